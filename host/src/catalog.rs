@@ -1,0 +1,111 @@
+//! Dialect-neutral description of what a dump holds: tables, columns, keys,
+//! sizes and sequences. Each engine's `db::<engine>::catalog` fills it in.
+
+use serde::{Deserialize, Serialize};
+
+/// What a column's values mean (mirrors the WIT `column-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColumnKind {
+    /// `t`/`f`.
+    Boolean,
+    /// Integers of any width.
+    Integer,
+    /// Floating point.
+    Float,
+    /// Exact decimals, money.
+    Decimal,
+    /// Character data.
+    Text,
+    /// Raw bytes (the batch holds the bytes themselves).
+    Binary,
+    /// Calendar date.
+    Date,
+    /// Time of day, with or without zone.
+    Time,
+    /// Timestamp without zone.
+    Timestamp,
+    /// Timestamp with zone.
+    TimestampTz,
+    /// Interval.
+    Interval,
+    /// UUID.
+    Uuid,
+    /// JSON document.
+    Json,
+    /// Array in the engine's text form.
+    Array,
+    /// Anything else, in the engine's text form.
+    Other,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Unquoted name.
+    pub name: String,
+    /// SQL type as the engine prints it.
+    pub sql_type: String,
+    /// Semantic class.
+    pub kind: ColumnKind,
+    /// May hold NULL.
+    pub nullable: bool,
+}
+
+/// A base table (or leaf partition) whose rows are dumped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// Schema / database name.
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+    /// Data columns in dump order (generated columns are not data).
+    pub columns: Vec<Column>,
+    /// Primary key column names, in key order (empty when none).
+    pub primary_key: Vec<String>,
+    /// The engine's row estimate (negative when unknown).
+    pub estimated_rows: i64,
+    /// On-disk size of the table's main data in bytes.
+    pub bytes: u64,
+    /// Parent when this table is a partition, as `schema.table`.
+    pub partition_of: Option<String>,
+}
+
+impl Table {
+    /// `schema.table`, unquoted, for messages and file names.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// A sequence and its value, read in the dump's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    /// Schema.
+    pub schema: String,
+    /// Sequence name.
+    pub name: String,
+    /// Last value handed out (or the start value when never called).
+    pub last_value: i64,
+    /// Whether `nextval` has been called since the last `setval`.
+    pub is_called: bool,
+}
+
+/// Everything the plan and the manifest need to know about a source.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Server version string.
+    pub server_version: String,
+    /// Data page size, for page-range chunks.
+    pub page_size: u64,
+    /// Tables with data, selection applied.
+    pub tables: Vec<Table>,
+    /// Tables kept for the schema only (partitioned parents), as (schema, table).
+    pub schema_only: Vec<(String, String)>,
+    /// Sequences, selection applied.
+    pub sequences: Vec<Sequence>,
+    /// Whether include globs were given (schema then lists tables one by one).
+    pub include_given: bool,
+    /// Tables the selection left out, as (schema, table).
+    pub excluded: Vec<(String, String)>,
+}

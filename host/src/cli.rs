@@ -1,0 +1,541 @@
+//! Command-line surface: clap structs that mirror the flags, and
+//! [`Cli::resolve`], which turns them into a checked [`Job`]. Nothing after
+//! `resolve` reads raw flags.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::db::{DbUrl, redact_url};
+use crate::error::{Failure, UsageContext};
+use crate::progress::ProgressMode;
+use crate::select::{Glob, Selection};
+use crate::stage::{ComponentRef, World};
+
+/// Parallel, table-level dump and restore through sandboxed WebAssembly stages.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Dump a database into a directory, table by table, from one snapshot.
+    Dump(DumpArgs),
+    /// Restore a dump directory into an existing, empty database.
+    Restore(RestoreArgs),
+    /// Check a dump's checksums and row counts without a database.
+    Verify(VerifyArgs),
+    /// Show what a dump holds and which components made it.
+    Inspect(InspectArgs),
+    /// Dry run: which tables, chunks and stages a dump would use.
+    Plan(PlanArgs),
+    /// Work with components.
+    #[command(subcommand)]
+    Component(ComponentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ComponentCommand {
+    /// Say which world a component implements and whether sluice can run it.
+    Check {
+        /// Path to the `.wasm` component.
+        file: PathBuf,
+    },
+}
+
+/// Which tables to take, shared by dump, restore and plan.
+#[derive(Debug, Args)]
+struct SelectionArgs {
+    /// Only tables whose `schema.table` matches this glob (`*`, `?`); repeatable.
+    #[arg(long = "include", value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip tables whose `schema.table` matches this glob; repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+/// How stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StagesMode {
+    /// Native fast paths where they produce the same bytes (PostgreSQL COPY
+    /// pass-through, zstd and gzip in the host); components everywhere else.
+    #[default]
+    Auto,
+    /// Every stage runs as a wasm component (formatter and codec included).
+    Wasm,
+}
+
+#[derive(Debug, Args)]
+struct DumpArgs {
+    /// Source database: postgres://user:pass@host:port/db
+    source: String,
+    /// Output directory (created; must be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Parallel workers (database connections).
+    #[arg(short = 'j', long = "jobs", default_value_t = 2)]
+    jobs: usize,
+    /// TOML config file with the pipeline description (formats, per-table transforms).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output format of data files: copy (PostgreSQL default), csv, sql, jsonl.
+    #[arg(long)]
+    format: Option<String>,
+    /// Compression of data files: zstd[:LEVEL] (default zstd:3), gzip[:LEVEL], none.
+    #[arg(long)]
+    compress: Option<String>,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Row-transform component for matching tables: 'GLOB=COMPONENT' (built-in name or .wasm path); repeatable, applied in order.
+    #[arg(long = "transform", value_name = "GLOB=COMPONENT")]
+    transform: Vec<String>,
+    /// Finish an incomplete dump in DIR.
+    #[arg(long)]
+    resume: bool,
+    /// Progress output: auto, plain, json, none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+    /// Target size of one data chunk before compression (e.g. 64MiB, 256KiB).
+    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
+    chunk_size: String,
+    /// Where stages run: auto (native fast paths) or wasm (every stage a component).
+    #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
+    stages: StagesMode,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// Dump directory written by `sluice dump`.
+    dir: PathBuf,
+    /// Target database: postgres://user:pass@host:port/db (must exist and be empty).
+    target: String,
+    /// Parallel workers (database connections).
+    #[arg(short = 'j', long = "jobs", default_value_t = 2)]
+    jobs: usize,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Continue an interrupted restore.
+    #[arg(long)]
+    resume: bool,
+    /// Drop every user object in the target first, instead of refusing a non-empty database.
+    #[arg(long)]
+    clean: bool,
+    /// Progress output: auto, plain, json, none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
+    /// Where stages run: auto (native decoders) or wasm (every stage a component).
+    #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
+    stages: StagesMode,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Dump directory written by `sluice dump`.
+    dir: PathBuf,
+    /// Where stages run: auto (native decoders) or wasm (every stage a component).
+    #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
+    stages: StagesMode,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// Dump directory written by `sluice dump`.
+    dir: PathBuf,
+    /// Print the manifest as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Source database: postgres://user:pass@host:port/db
+    source: String,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// TOML config file (selection and per-table transforms).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Row-transform component for matching tables: 'GLOB=COMPONENT'; repeatable.
+    #[arg(long = "transform", value_name = "GLOB=COMPONENT")]
+    transform: Vec<String>,
+    /// Target size of one data chunk (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
+    chunk_size: String,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Output format of data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// PostgreSQL COPY text.
+    Copy,
+    /// CSV with a header line.
+    Csv,
+}
+
+impl Format {
+    /// Name of the built-in formatter component, also the file extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Copy => "copy",
+            Format::Csv => "csv",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, Failure> {
+        match text {
+            "copy" => Ok(Format::Copy),
+            "csv" => Ok(Format::Csv),
+            "sql" | "jsonl" => Err(Failure::usage(format!(
+                "--format {text} is not yet supported (available: copy, csv)"
+            ))),
+            other => Err(Failure::usage(format!(
+                "unknown format '{other}' (expected copy, csv, sql or jsonl)"
+            ))),
+        }
+    }
+}
+
+/// Compression of data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "codec", content = "level", rename_all = "lowercase")]
+pub enum Compression {
+    /// No byte stage.
+    None,
+    /// zstd at a level 1-22.
+    Zstd(i32),
+    /// gzip at a level 0-9.
+    Gzip(u32),
+}
+
+impl Compression {
+    /// Parses `zstd[:LEVEL]`, `gzip[:LEVEL]` or `none`.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let (codec, level) = match text.split_once(':') {
+            Some((c, l)) => (c, Some(l)),
+            None => (text, None),
+        };
+        let level_of = |l: Option<&str>, default: i64, max: i64| -> anyhow::Result<i64> {
+            let Some(l) = l else { return Ok(default) };
+            let n: i64 = l.parse().map_err(|_| anyhow!("compression level '{l}' is not a number"))?;
+            if !(0..=max).contains(&n) {
+                bail!("compression level {n} is out of range 0..={max} for {codec}");
+            }
+            Ok(n)
+        };
+        Ok(match codec {
+            "none" if level.is_none() => Compression::None,
+            "zstd" => Compression::Zstd(level_of(level, 3, 22)?.max(1) as i32),
+            "gzip" => Compression::Gzip(level_of(level, 6, 9)? as u32),
+            _ => bail!("unknown compression '{text}' (expected zstd[:LEVEL], gzip[:LEVEL] or none)"),
+        })
+    }
+
+    /// Built-in byte-transform component name, if any.
+    pub fn component(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Zstd(_) => Some("zstd"),
+            Compression::Gzip(_) => Some("gzip"),
+        }
+    }
+
+    /// File extension added by this codec, if any.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Zstd(_) => Some("zst"),
+            Compression::Gzip(_) => Some("gz"),
+        }
+    }
+
+    /// The config text the codec component receives (its level).
+    pub fn config_text(self) -> String {
+        match self {
+            Compression::None => String::new(),
+            Compression::Zstd(l) => l.to_string(),
+            Compression::Gzip(l) => l.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Compression::None => write!(f, "none"),
+            Compression::Zstd(l) => write!(f, "zstd:{l}"),
+            Compression::Gzip(l) => write!(f, "gzip:{l}"),
+        }
+    }
+}
+
+/// A per-table row-transform rule: tables matching `glob` get `component`.
+#[derive(Debug, Clone)]
+pub struct TransformRule {
+    /// Which tables (`schema.table`).
+    pub glob: Glob,
+    /// The row-transform component.
+    pub component: ComponentRef,
+    /// Config text handed to the component's `start`.
+    pub config: String,
+}
+
+/// A checked dump (or plan) request.
+#[derive(Debug)]
+pub struct DumpJob {
+    /// Where to read from.
+    pub source: DbUrl,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Worker count.
+    pub jobs: usize,
+    /// Data file format.
+    pub format: Format,
+    /// Data file compression.
+    pub compression: Compression,
+    /// Which tables.
+    pub selection: Selection,
+    /// Row stages per table, in order.
+    pub transforms: Vec<TransformRule>,
+    /// Progress reporting.
+    pub progress: ProgressMode,
+    /// Target bytes per chunk.
+    pub chunk_bytes: u64,
+    /// Native fast paths or components only.
+    pub stages: StagesMode,
+    /// Print the plan as JSON (plan command only).
+    pub json: bool,
+}
+
+/// A checked restore request.
+#[derive(Debug)]
+pub struct RestoreJob {
+    /// Dump directory.
+    pub dir: PathBuf,
+    /// Where to load into.
+    pub target: DbUrl,
+    /// Worker count.
+    pub jobs: usize,
+    /// Which tables.
+    pub selection: Selection,
+    /// Drop user objects in the target first.
+    pub clean: bool,
+    /// Progress reporting.
+    pub progress: ProgressMode,
+    /// Native decoders or components only.
+    pub stages: StagesMode,
+}
+
+/// A checked verify request.
+#[derive(Debug)]
+pub struct VerifyJob {
+    /// Dump directory.
+    pub dir: PathBuf,
+    /// Native decoders or components only.
+    pub stages: StagesMode,
+}
+
+/// A checked inspect request.
+#[derive(Debug)]
+pub struct InspectJob {
+    /// Dump directory.
+    pub dir: PathBuf,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// What `sluice` was asked to do, checked.
+#[derive(Debug)]
+pub enum Job {
+    /// `sluice dump`.
+    Dump(DumpJob),
+    /// `sluice restore`.
+    Restore(RestoreJob),
+    /// `sluice verify`.
+    Verify(VerifyJob),
+    /// `sluice inspect`.
+    Inspect(InspectJob),
+    /// `sluice plan`.
+    Plan(DumpJob),
+}
+
+impl Cli {
+    /// Checks the flags and turns them into a [`Job`]: URLs parsed, config
+    /// read, globs compiled, components located.
+    pub fn resolve(self) -> Result<Job, Failure> {
+        match self.command {
+            Command::Dump(args) => resolve_dump(args).map(Job::Dump),
+            Command::Restore(args) => {
+                if args.resume {
+                    return Err(Failure::usage("restore --resume is not yet supported"));
+                }
+                Ok(Job::Restore(RestoreJob {
+                    dir: args.dir,
+                    target: DbUrl::parse(&args.target).usage_err()?,
+                    jobs: check_jobs(args.jobs)?,
+                    selection: resolve_selection(&args.selection, &Config::default())?,
+                    clean: args.clean,
+                    progress: args.progress,
+                    stages: args.stages,
+                }))
+            }
+            Command::Verify(args) => Ok(Job::Verify(VerifyJob { dir: args.dir, stages: args.stages })),
+            Command::Inspect(args) => Ok(Job::Inspect(InspectJob { dir: args.dir, json: args.json })),
+            Command::Plan(args) => {
+                let config = load_config(args.config.as_deref())?;
+                Ok(Job::Plan(DumpJob {
+                    source: DbUrl::parse(&args.source).usage_err()?,
+                    out: PathBuf::new(),
+                    jobs: 1,
+                    format: Format::Copy,
+                    compression: Compression::Zstd(3),
+                    selection: resolve_selection(&args.selection, &config)?,
+                    transforms: resolve_transforms(&config, &args.transform)?,
+                    progress: ProgressMode::None,
+                    chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
+                    stages: StagesMode::Auto,
+                    json: args.json,
+                }))
+            }
+            Command::Component(ComponentCommand::Check { file }) => Err(Failure::usage(format!(
+                "component check is not yet supported (asked for {})",
+                file.display()
+            ))),
+        }
+    }
+}
+
+fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
+    if args.resume {
+        return Err(Failure::usage("dump --resume is not yet supported"));
+    }
+    let config = load_config(args.config.as_deref())?;
+    let source = DbUrl::parse(&args.source).usage_err()?;
+    let format = match args.format.as_deref().or(config.format.as_deref()) {
+        Some(text) => Format::parse(text)?,
+        None => Format::Copy,
+    };
+    let compression = match args.compress.as_deref().or(config.compress.as_deref()) {
+        Some(text) => Compression::parse(text).usage_err()?,
+        None => Compression::Zstd(3),
+    };
+    Ok(DumpJob {
+        source,
+        out: args.out,
+        jobs: check_jobs(args.jobs)?,
+        format,
+        compression,
+        selection: resolve_selection(&args.selection, &config)?,
+        transforms: resolve_transforms(&config, &args.transform)?,
+        progress: args.progress,
+        chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
+        stages: args.stages,
+        json: false,
+    })
+}
+
+fn check_jobs(jobs: usize) -> Result<usize, Failure> {
+    if jobs == 0 || jobs > 256 {
+        return Err(Failure::usage(format!("-j {jobs} is out of range 1..=256")));
+    }
+    Ok(jobs)
+}
+
+fn load_config(path: Option<&std::path::Path>) -> Result<Config, Failure> {
+    match path {
+        Some(path) => Config::load(path).usage_err(),
+        None => Ok(Config::default()),
+    }
+}
+
+fn resolve_selection(args: &SelectionArgs, config: &Config) -> Result<Selection, Failure> {
+    let include = config.include.iter().chain(&args.include);
+    let exclude = config.exclude.iter().chain(&args.exclude);
+    Selection::new(include, exclude).usage_err()
+}
+
+fn resolve_transforms(config: &Config, flags: &[String]) -> Result<Vec<TransformRule>, Failure> {
+    let mut rules = Vec::new();
+    for table in &config.table {
+        let glob = Glob::new(&table.match_).usage_err()?;
+        let config_text = table.config_json().usage_err()?;
+        for name in table.transform.names() {
+            let component = ComponentRef::resolve(name, World::RowTransform)
+                .with_context(|| format!("config table rule '{}'", table.match_))
+                .usage_err()?;
+            rules.push(TransformRule { glob: glob.clone(), component, config: config_text.clone() });
+        }
+    }
+    for flag in flags {
+        let Some((glob, name)) = flag.split_once('=') else {
+            return Err(Failure::usage(format!(
+                "--transform '{flag}' must look like 'GLOB=COMPONENT'"
+            )));
+        };
+        let glob = Glob::new(glob.trim()).usage_err()?;
+        let component = ComponentRef::resolve(name.trim(), World::RowTransform).usage_err()?;
+        rules.push(TransformRule { glob, component, config: String::new() });
+    }
+    Ok(rules)
+}
+
+/// Parses `128MiB`, `256KiB`, `1GB`, `4096`.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| anyhow!("size '{text}' has no number"))?;
+    let factor = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => bail!("size '{text}' has an unknown unit '{other}'"),
+    };
+    let bytes = n.checked_mul(factor).ok_or_else(|| anyhow!("size '{text}' is too large"))?;
+    if bytes < 8192 {
+        bail!("size '{text}' is smaller than one 8 KiB page");
+    }
+    Ok(bytes)
+}
+
+/// One-line description of a URL without its password, for messages.
+pub fn describe_url(url: &DbUrl) -> String {
+    redact_url(url.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_parses_levels_and_rejects_nonsense() {
+        assert_eq!(Compression::parse("zstd").ok(), Some(Compression::Zstd(3)));
+        assert_eq!(Compression::parse("zstd:19").ok(), Some(Compression::Zstd(19)));
+        assert_eq!(Compression::parse("gzip:1").ok(), Some(Compression::Gzip(1)));
+        assert_eq!(Compression::parse("none").ok(), Some(Compression::None));
+        assert!(Compression::parse("zstd:99").is_err());
+        assert!(Compression::parse("lz4").is_err());
+        assert!(Compression::parse("none:3").is_err());
+    }
+
+    #[test]
+    fn sizes_accept_binary_and_decimal_units() {
+        assert_eq!(parse_size("256KiB").ok(), Some(256 * 1024));
+        assert_eq!(parse_size("64MiB").ok(), Some(64 << 20));
+        assert_eq!(parse_size("1GB").ok(), Some(1_000_000_000));
+        assert!(parse_size("12parsecs").is_err());
+        assert!(parse_size("1").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! The TOML config file (`--config FILE`): what describes the data pipeline.
+//!
+//! ```toml
+//! format = "copy"            # or csv
+//! compress = "zstd:3"        # gzip[:LEVEL], none
+//! include = ["public.*"]
+//! exclude = ["*.audit_*"]
+//!
+//! [[table]]
+//! match = "public.customer"  # glob on schema.table
+//! transform = "identity"     # or a list; built-in name or path to .wasm
+//! config = { any = "value" } # handed to the components' start, as JSON
+//! ```
+//! Unknown keys are errors: a typo must never silently drop a rule.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data file format.
+    pub format: Option<String>,
+    /// Data file compression.
+    pub compress: Option<String>,
+    /// Include globs, added to `--include`.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Exclude globs, added to `--exclude`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Per-table rules.
+    #[serde(default)]
+    pub table: Vec<TableRule>,
+}
+
+/// One `[[table]]` rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableRule {
+    /// Glob on `schema.table`.
+    #[serde(rename = "match")]
+    pub match_: String,
+    /// Row-transform components, in order.
+    #[serde(default)]
+    pub transform: Transforms,
+    /// Config handed to the components, serialized as JSON.
+    pub config: Option<toml::Table>,
+}
+
+/// One component name or a list of them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(untagged)]
+pub enum Transforms {
+    /// No transform.
+    #[default]
+    None,
+    /// One component.
+    One(String),
+    /// A chain.
+    Many(Vec<String>),
+}
+
+impl Transforms {
+    /// Component names in order.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Transforms::None => Vec::new(),
+            Transforms::One(name) => vec![name.as_str()],
+            Transforms::Many(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl TableRule {
+    /// The rule's component config as JSON text (empty when none).
+    pub fn config_json(&self) -> anyhow::Result<String> {
+        match &self.config {
+            None => Ok(String::new()),
+            Some(table) => Ok(serde_json::to_string(table)?),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file; errors name the file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_rejects_unknown_keys() {
+        let err = toml::from_str::<Config>("formt = 'csv'").expect_err("typo must fail");
+        assert!(err.to_string().contains("formt"), "{err}");
+    }
+
+    #[test]
+    fn table_rule_accepts_one_or_many_transforms() {
+        let c: Config = toml::from_str(
+            "[[table]]\nmatch = 'a.*'\ntransform = 'identity'\n[[table]]\nmatch = 'b.*'\ntransform = ['identity', 'x.wasm']\n",
+        )
+        .expect("valid config");
+        assert_eq!(c.table[0].transform.names(), ["identity"]);
+        assert_eq!(c.table[1].transform.names(), ["identity", "x.wasm"]);
+    }
+}

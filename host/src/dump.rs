@@ -1,0 +1,346 @@
+//! Dump orchestration: catalog → plan → snapshot → worker pool → manifest.
+//!
+//! The coordinator's snapshot stays open until every worker and both
+//! pg_dump runs are done. Any failure stops the other workers and leaves no
+//! manifest, so a failed dump never looks complete.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use futures_util::StreamExt;
+use sqlx::postgres::PgConnection;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::catalog::{Catalog, Table};
+use crate::cli::{DumpJob, Format, StagesMode};
+use crate::db::Engine;
+use crate::db::postgres::{read, schema, snapshot::Coordinator};
+use crate::error::{Failure, JobContext, UsageContext};
+use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
+use crate::plan::{self, Chunk};
+use crate::progress::Progress;
+use crate::sink::{chunk_file_name, file::hash_file};
+use crate::stage::{ComponentRef, ComponentSource, Instances, Limits, Runtime, World};
+use crate::worker::{self, ChunkJob, ChunkOutcome, Piece, TablePipeline};
+
+/// `sluice dump`.
+pub async fn run(job: DumpJob) -> Result<(), Failure> {
+    require_postgres(&job)?;
+    prepare_out_dir(&job.out)?;
+    let started_at = manifest::now();
+    let clock = Instant::now();
+    let progress = Progress::new(job.progress);
+    let runtime = Runtime::new(Limits::default()).job_err()?;
+
+    let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
+    let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
+    coordinator.lock(&catalog.tables).await.job_err()?;
+    let pipelines = pipelines(&catalog.tables, &job).job_err()?;
+    runtime
+        .preload(pipelines.iter().flat_map(|p| p.wasm_components()))
+        .job_err()?;
+    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
+    tracing::info!(tables = catalog.tables.len(), chunks = chunks.len(), snapshot = %coordinator.snapshot_id, "Plan ready.");
+
+    let snapshot_id = coordinator.snapshot_id.clone();
+    let schema_dir = job.out.join("schema");
+    let pre = schema_dir.join("pre-data.sql");
+    let post = schema_dir.join("post-data.sql");
+    let tables: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
+    let data = dump_data(&coordinator, &job, &runtime, &tables, &pipelines, chunks, progress);
+    let schema = async {
+        schema::dump(&job.source, &snapshot_id, schema::Section::PreData, &catalog, &pre).await?;
+        schema::dump(&job.source, &snapshot_id, schema::Section::PostData, &catalog, &post).await
+    };
+    let (outcomes, ()) = tokio::try_join!(data, schema).job_err()?;
+    coordinator.finish().await.job_err()?;
+
+    let manifest = assemble(&job, &catalog, &tables, &pipelines, outcomes, started_at, snapshot_id).job_err()?;
+    manifest.store(&job.out).job_err()?;
+    summary(&manifest, clock.elapsed());
+    Ok(())
+}
+
+/// `sluice plan`: the catalog and chunks a dump would use, without data.
+pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
+    require_postgres(&job)?;
+    let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
+    let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
+    coordinator.finish().await.job_err()?;
+    let pipelines = pipelines(&catalog.tables, &job).job_err()?;
+    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
+    if job.json {
+        let tables: Vec<_> = catalog
+            .tables
+            .iter()
+            .zip(&pipelines)
+            .enumerate()
+            .map(|(i, (t, p))| {
+                serde_json::json!({
+                    "schema": t.schema, "name": t.name, "bytes": t.bytes, "estimated_rows": t.estimated_rows,
+                    "primary_key": t.primary_key, "partition_of": t.partition_of,
+                    "chunks": chunks.iter().filter(|c| c.table == i).collect::<Vec<_>>(),
+                    "stages": p.records(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
+        return Ok(());
+    }
+    println!("{:<40} {:>12} {:>7}  stages", "table", "bytes", "chunks");
+    for (i, (table, pipeline)) in catalog.tables.iter().zip(&pipelines).enumerate() {
+        let count = chunks.iter().filter(|c| c.table == i).count();
+        let stages: Vec<String> = pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
+        println!("{:<40} {:>12} {:>7}  {}", table.qualified(), table.bytes, count, stages.join(" → "));
+    }
+    println!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
+    Ok(())
+}
+
+fn require_postgres(job: &DumpJob) -> Result<(), Failure> {
+    match job.source.engine() {
+        Engine::Postgres => Ok(()),
+        other => Err(Failure::usage(format!("{other:?} sources are not yet supported (only postgres://)").to_lowercase())),
+    }
+}
+
+/// Creates `DIR/data` and `DIR/schema`; refuses a directory that already
+/// holds anything, so an old dump is never mixed with a new one.
+fn prepare_out_dir(out: &Path) -> Result<(), Failure> {
+    if out.exists() {
+        let mut entries = std::fs::read_dir(out)
+            .with_context(|| format!("cannot read output directory {}", out.display()))
+            .usage_err()?;
+        if entries.next().is_some() {
+            return Err(Failure::usage(format!(
+                "output directory {} is not empty: dump into a new or empty directory",
+                out.display()
+            )));
+        }
+    }
+    for sub in ["data", "schema"] {
+        std::fs::create_dir_all(out.join(sub))
+            .with_context(|| format!("cannot create {}", out.join(sub).display()))
+            .usage_err()?;
+    }
+    Ok(())
+}
+
+/// The stage chain for every table.
+fn pipelines(tables: &[Table], job: &DumpJob) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
+    let formatter = ComponentRef::builtin(job.format.name(), World::Formatter)?;
+    let codec = job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
+    Ok(tables
+        .iter()
+        .map(|table| {
+            let rows: Vec<(ComponentRef, String)> = job
+                .transforms
+                .iter()
+                .filter(|rule| rule.glob.matches(&table.schema, &table.name))
+                .map(|rule| (rule.component.clone(), rule.config.clone()))
+                .collect();
+            let native = job.stages == StagesMode::Auto;
+            Arc::new(TablePipeline {
+                passthrough: native && rows.is_empty() && job.format == Format::Copy,
+                rows,
+                format: job.format,
+                formatter: formatter.clone(),
+                compression: job.compression,
+                codec: codec.clone(),
+                codec_native: native,
+            })
+        })
+        .collect())
+}
+
+type Outcomes = Vec<(usize, u32, ChunkOutcome)>;
+
+/// Runs every chunk on `job.jobs` workers, each with its own connection in
+/// the coordinator's snapshot and its own stage instances.
+async fn dump_data(
+    coordinator: &Coordinator,
+    job: &DumpJob,
+    runtime: &Arc<Runtime>,
+    tables: &[Arc<Table>],
+    pipelines: &[Arc<TablePipeline>],
+    chunks: Vec<Chunk>,
+    progress: Progress,
+) -> anyhow::Result<Outcomes> {
+    let workers = job.jobs.min(chunks.len()).max(1);
+    let mut connections = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        connections.push(coordinator.worker(&job.source).await?);
+    }
+    let queue = Arc::new(Mutex::new(VecDeque::from(chunks)));
+    let mut set = JoinSet::new();
+    for conn in connections {
+        let queue = queue.clone();
+        let runtime = runtime.clone();
+        let tables = tables.to_vec();
+        let pipelines = pipelines.to_vec();
+        let data_dir = job.out.join("data");
+        set.spawn(async move {
+            let mut conn = conn;
+            let mut instances = Instances::default();
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(chunk) = next else { break };
+                let table = tables[chunk.table].clone();
+                let pipeline = pipelines[chunk.table].clone();
+                let name = chunk_file_name(&table.schema, &table.name, chunk.index, &pipeline.extension());
+                let job = ChunkJob { runtime: runtime.clone(), table: table.clone(), pipeline, chunk: chunk.index, path: data_dir.join(name) };
+                let statement = read::copy_out_statement(&table, chunk.range);
+                let (back, result) = dump_chunk(&mut conn, job, instances, &statement).await;
+                instances = back;
+                let outcome = result.with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;
+                progress.chunk_done("dumped", &table.qualified(), chunk.index, outcome.rows, outcome.written.bytes);
+                done.push((chunk.table, chunk.index, outcome));
+            }
+            anyhow::Ok(done)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined.map_err(|e| anyhow!("a dump worker stopped: {e}")).and_then(|r| r) {
+            Ok(done) => outcomes.extend(done),
+            Err(e) => {
+                set.abort_all();
+                return Err(e);
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Streams one chunk's COPY output to its blocking writer.
+async fn dump_chunk(
+    conn: &mut PgConnection,
+    job: ChunkJob,
+    mut instances: Instances,
+    statement: &str,
+) -> (Instances, anyhow::Result<ChunkOutcome>) {
+    let (tx, rx) = mpsc::channel::<Piece>(16);
+    let writer = tokio::task::spawn_blocking(move || {
+        let result = worker::write_chunk(&job, &mut instances, rx);
+        if result.is_err() {
+            instances.reset();
+        }
+        (instances, result)
+    });
+    let read = async {
+        let mut stream = conn.copy_out_raw(statement).await?;
+        while let Some(bytes) = stream.next().await {
+            if tx.send(Piece::Data(bytes?)).await.is_err() {
+                return anyhow::Ok(()); // the writer failed; its error wins
+            }
+        }
+        let _ = tx.send(Piece::End).await;
+        anyhow::Ok(())
+    }
+    .await;
+    drop(tx);
+    match writer.await {
+        Ok((instances, written)) => match (read, written) {
+            (Err(e), _) => (instances, Err(e.context("reading from PostgreSQL failed"))),
+            (Ok(()), written) => (instances, written),
+        },
+        Err(e) => (Instances::default(), Err(anyhow!("chunk writer panicked: {e}"))),
+    }
+}
+
+fn assemble(
+    job: &DumpJob,
+    catalog: &Catalog,
+    tables: &[Arc<Table>],
+    pipelines: &[Arc<TablePipeline>],
+    outcomes: Outcomes,
+    started_at: String,
+    snapshot_id: String,
+) -> anyhow::Result<Manifest> {
+    let mut by_table: BTreeMap<usize, Vec<(u32, ChunkOutcome)>> = BTreeMap::new();
+    for (table, chunk, outcome) in outcomes {
+        by_table.entry(table).or_default().push((chunk, outcome));
+    }
+    let mut entries = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        let mut chunks = by_table.remove(&i).unwrap_or_default();
+        chunks.sort_by_key(|(index, _)| *index);
+        let columns = chunks.first().map(|(_, o)| o.columns.clone()).unwrap_or_else(|| table.columns.clone());
+        if let Some((index, _)) = chunks.iter().find(|(_, o)| o.columns != columns) {
+            anyhow::bail!("table {} chunk {index}: row stages returned different columns than chunk 0", table.qualified());
+        }
+        let records: Vec<ChunkRecord> = chunks
+            .iter()
+            .map(|(_, o)| ChunkRecord {
+                file: format!("data/{}", o.written.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+                rows: o.rows,
+                bytes: o.written.bytes,
+                sha256: o.written.sha256.clone(),
+            })
+            .collect();
+        entries.push(TableEntry {
+            schema: table.schema.clone(),
+            name: table.name.clone(),
+            columns,
+            rows: records.iter().map(|c| c.rows).sum(),
+            bytes: records.iter().map(|c| c.bytes).sum(),
+            stages: pipelines[i].records(),
+            chunks: records,
+        });
+    }
+    let mut components: Vec<ComponentRecord> = Vec::new();
+    for pipeline in pipelines {
+        for c in pipeline.wasm_components() {
+            if !components.iter().any(|r| r.sha256 == c.sha256) {
+                components.push(ComponentRecord {
+                    name: c.name.clone(),
+                    world: c.world,
+                    sha256: c.sha256.clone(),
+                    source: match &c.source {
+                        ComponentSource::Builtin => "builtin".to_owned(),
+                        ComponentSource::File(path) => path.display().to_string(),
+                    },
+                });
+            }
+        }
+    }
+    let schema_file = |name: &str| -> anyhow::Result<FileRecord> {
+        let (bytes, sha256) = hash_file(&job.out.join("schema").join(name))?;
+        Ok(FileRecord { file: format!("schema/{name}"), bytes, sha256 })
+    };
+    Ok(Manifest {
+        format_version: manifest::FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        source: manifest::Source {
+            engine: Engine::Postgres,
+            server_version: catalog.server_version.clone(),
+            database: job.source.database(),
+        },
+        snapshot: manifest::Snapshot { id: Some(snapshot_id) },
+        started_at,
+        finished_at: manifest::now(),
+        format: job.format.name().to_owned(),
+        compression: job.compression.to_string(),
+        schema: SchemaFiles { pre_data: schema_file("pre-data.sql")?, post_data: schema_file("post-data.sql")? },
+        tables: entries,
+        sequences: catalog.sequences.clone(),
+        components,
+    })
+}
+
+fn summary(manifest: &Manifest, elapsed: std::time::Duration) {
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    let bytes: u64 = manifest.tables.iter().map(|t| t.bytes).sum();
+    let files: usize = manifest.tables.iter().map(|t| t.chunks.len()).sum();
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    println!(
+        "dumped {} tables, {rows} rows, {files} files, {bytes} bytes in {secs:.2}s ({:.0} rows/s)",
+        manifest.tables.len(),
+        rows as f64 / secs
+    );
+}

@@ -1,0 +1,62 @@
+//! The two ways a command fails, and the exit code each maps to.
+//!
+//! Every module returns its own typed error; orchestration wraps them into a
+//! [`Failure`] that says whether the user gave bad input (exit 2) or the job
+//! itself failed (exit 1). Messages never contain a password: URLs are shown
+//! through [`crate::db::redact_url`].
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage or bad input: unknown flag, unreadable config, not a dump
+    /// directory, a non-empty restore target. Exit code 2.
+    Usage(anyhow::Error),
+    /// The job failed: a table, a component, a check. Exit code 1.
+    Job(anyhow::Error),
+}
+
+impl Failure {
+    /// Process exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Job(_) => 1,
+        }
+    }
+
+    /// The underlying error chain.
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Usage(e) | Failure::Job(e) => e,
+        }
+    }
+
+    /// Shorthand for a usage failure from a message.
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Failure::Usage(anyhow::anyhow!("{message}"))
+    }
+}
+
+/// Marks a `Result` as failing because of the user's input.
+pub trait UsageContext<T> {
+    /// Turns an error into [`Failure::Usage`].
+    fn usage_err(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> UsageContext<T> for Result<T, E> {
+    fn usage_err(self) -> Result<T, Failure> {
+        self.map_err(|e| Failure::Usage(e.into()))
+    }
+}
+
+/// Marks a `Result` as failing the job.
+pub trait JobContext<T> {
+    /// Turns an error into [`Failure::Job`].
+    fn job_err(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> JobContext<T> for Result<T, E> {
+    fn job_err(self) -> Result<T, Failure> {
+        self.map_err(|e| Failure::Job(e.into()))
+    }
+}

@@ -1,0 +1,38 @@
+//! `sluice inspect`: what a dump holds and which components made it.
+
+use crate::cli::InspectJob;
+use crate::error::{Failure, UsageContext};
+use crate::manifest::Manifest;
+
+/// `sluice inspect`.
+pub fn run(job: InspectJob) -> Result<(), Failure> {
+    let manifest = Manifest::load(&job.dir).usage_err()?;
+    if job.json {
+        println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "dump of {:?} database {} (server {}), snapshot {}",
+        manifest.source.engine,
+        manifest.source.database,
+        manifest.source.server_version,
+        manifest.snapshot.id.as_deref().unwrap_or("-")
+    );
+    println!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
+    println!("format {}, compression {}", manifest.format, manifest.compression);
+    println!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
+    for t in &manifest.tables {
+        let stages: Vec<String> = t
+            .stages
+            .iter()
+            .map(|s| format!("{}[{}]", s.name, serde_json::to_value(s.implementation).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()))
+            .collect();
+        println!("{:<40} {:>10} {:>12} {:>6}  {}", t.qualified(), t.rows, t.bytes, t.chunks.len(), stages.join(" → "));
+    }
+    println!("components:");
+    for c in &manifest.components {
+        println!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
+    }
+    println!("{} sequences", manifest.sequences.len());
+    Ok(())
+}

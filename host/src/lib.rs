@@ -1,0 +1,37 @@
+//! sluice: parallel, table-level logical dump and restore whose rows stream
+//! through sandboxed WebAssembly components.
+//!
+//! `main.rs` only parses arguments and maps [`Failure`] to an exit code; the
+//! work starts at [`run`], which dispatches a resolved [`cli::Job`] to the
+//! orchestrators: [`dump`], [`restore`], [`verify`].
+
+pub mod batch;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod dump;
+pub mod error;
+pub mod inspect;
+pub mod manifest;
+pub mod plan;
+pub mod progress;
+pub mod restore;
+pub mod select;
+pub mod sink;
+pub mod stage;
+pub mod verify;
+mod worker;
+
+pub use error::Failure;
+
+/// Runs one resolved command to completion.
+pub async fn run(job: cli::Job) -> Result<(), Failure> {
+    match job {
+        cli::Job::Dump(job) => dump::run(job).await,
+        cli::Job::Restore(job) => restore::run(job).await,
+        cli::Job::Verify(job) => verify::run(job).await,
+        cli::Job::Inspect(job) => inspect::run(job),
+        cli::Job::Plan(job) => dump::plan_only(job).await,
+    }
+}

@@ -1,0 +1,211 @@
+//! The dump's record: what was dumped from where, in which files with which
+//! checksums, and which components with which configs made them. Written
+//! last and atomically: a directory without `manifest.json` is incomplete.
+//! It never holds a password or a secret.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Column, Sequence};
+use crate::db::Engine;
+use crate::stage::World;
+
+/// The manifest's file name inside a dump directory.
+pub const FILE_NAME: &str = "manifest.json";
+/// The manifest format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest format version.
+    pub format_version: u32,
+    /// sluice version that wrote it.
+    pub tool_version: String,
+    /// Where the data came from.
+    pub source: Source,
+    /// The point in time every worker read.
+    pub snapshot: Snapshot,
+    /// When the dump started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: String,
+    /// Data file format (`copy`, `csv`).
+    pub format: String,
+    /// Data file compression (`zstd:3`, `gzip:6`, `none`).
+    pub compression: String,
+    /// Schema script files.
+    pub schema: SchemaFiles,
+    /// Dumped tables.
+    pub tables: Vec<TableEntry>,
+    /// Sequence values read in the snapshot.
+    pub sequences: Vec<Sequence>,
+    /// Every wasm component any stage used, once each.
+    pub components: Vec<ComponentRecord>,
+}
+
+/// Source database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Source {
+    /// Engine.
+    pub engine: Engine,
+    /// Server version string.
+    pub server_version: String,
+    /// Database name.
+    pub database: String,
+}
+
+/// Snapshot identity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// PostgreSQL exported snapshot id.
+    pub id: Option<String>,
+}
+
+/// Schema files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaFiles {
+    /// Objects created before data is loaded.
+    pub pre_data: FileRecord,
+    /// Indexes, constraints, triggers: created after data is loaded.
+    pub post_data: FileRecord,
+}
+
+/// A file and its checksum.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Path relative to the dump directory.
+    pub file: String,
+    /// Size.
+    pub bytes: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
+}
+
+/// One dumped table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Columns as written in the data files (after row stages).
+    pub columns: Vec<Column>,
+    /// Rows in all chunks.
+    pub rows: u64,
+    /// Bytes in all chunk files.
+    pub bytes: u64,
+    /// The stage chain that produced the files, in pipeline order.
+    pub stages: Vec<StageRecord>,
+    /// Chunk files in chunk order.
+    pub chunks: Vec<ChunkRecord>,
+}
+
+impl TableEntry {
+    /// `schema.table`.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// One chunk file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    /// Path relative to the dump directory.
+    pub file: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// Where a stage ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Implementation {
+    /// As a wasm component.
+    Wasm,
+    /// Native code in the host producing the same bytes as the component.
+    Native,
+}
+
+/// One stage of a table's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// Role in the pipeline.
+    pub role: World,
+    /// Component name.
+    pub name: String,
+    /// Where it ran.
+    pub implementation: Implementation,
+    /// SHA-256 of the component's wasm (for native stages: of the built-in
+    /// component whose output the native code reproduces).
+    pub sha256: String,
+    /// SHA-256 of the config text handed to the stage (never the config itself).
+    pub config_sha256: String,
+}
+
+/// A component used by the dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentRecord {
+    /// Name.
+    pub name: String,
+    /// World it implements.
+    pub world: World,
+    /// Hex SHA-256 of the wasm.
+    pub sha256: String,
+    /// `builtin` or the file path as given.
+    pub source: String,
+}
+
+impl Manifest {
+    /// Reads `DIR/manifest.json`; a missing or unreadable manifest means DIR
+    /// is not a complete dump.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(FILE_NAME);
+        if !dir.is_dir() {
+            bail!("{} is not a directory", dir.display());
+        }
+        if !path.exists() {
+            if dir.join("data").is_dir() {
+                bail!("{} is an incomplete dump: it has no {FILE_NAME}", dir.display());
+            }
+            bail!("{} is not a dump directory: it has no {FILE_NAME}", dir.display());
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let version: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+        match version.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => bail!("{} has format_version {v}; this sluice reads {FORMAT_VERSION}", path.display()),
+            None => bail!("{} has no format_version", path.display()),
+        }
+        serde_json::from_value(version).with_context(|| format!("{} is not a sluice manifest", path.display()))
+    }
+
+    /// Writes `DIR/manifest.json` atomically.
+    pub fn store(&self, dir: &Path) -> anyhow::Result<()> {
+        let mut text = serde_json::to_vec_pretty(self)?;
+        text.push(b'\n');
+        crate::sink::file::write_atomically(&dir.join(FILE_NAME), &text)
+            .with_context(|| format!("cannot write {}", dir.join(FILE_NAME).display()))?;
+        Ok(())
+    }
+}
+
+/// Hex SHA-256 of a stage's config text.
+pub fn config_digest(config: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(config.as_bytes()))
+}
+
+/// Now, RFC 3339 in UTC.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".to_owned())
+}

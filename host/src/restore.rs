@@ -1,0 +1,303 @@
+//! Restore: manifest → pre-data schema → parallel data load → post-data →
+//! sequences → row-count check against the manifest.
+//!
+//! Data loads with `COPY … FROM STDIN`, one connection per worker. Files are
+//! decoded natively (zstd, gzip, and the COPY/CSV text PostgreSQL reads
+//! itself) or, with `--stages wasm`, through the codec component and the
+//! formatter's parse direction, whose batches the host writes as COPY text.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::cli::{Compression, Format, RestoreJob, StagesMode};
+use crate::db::Engine;
+use crate::db::postgres::{connect, schema, write};
+use crate::error::{Failure, JobContext, UsageContext};
+use crate::manifest::{ChunkRecord, Manifest, TableEntry};
+use crate::progress::Progress;
+use crate::sink::file::hash_file;
+use crate::stage::bytes::Decoder;
+use crate::stage::row::wit_table;
+use crate::stage::{ComponentRef, Instances, Limits, Runtime, World};
+
+/// How a dump's files are decoded, shared by restore and verify.
+#[derive(Clone)]
+pub struct Decoding {
+    /// Data file format.
+    pub format: Format,
+    /// Data file compression.
+    pub compression: Compression,
+    /// Formatter component (parse direction).
+    pub formatter: ComponentRef,
+    /// Codec component, when compressed.
+    pub codec: Option<ComponentRef>,
+    /// Native decoders or components only.
+    pub stages: StagesMode,
+}
+
+impl Decoding {
+    /// Reads the format and compression a manifest declares.
+    pub fn for_manifest(manifest: &Manifest, stages: StagesMode) -> anyhow::Result<Self> {
+        let format = match manifest.format.as_str() {
+            "copy" => Format::Copy,
+            "csv" => Format::Csv,
+            other => bail!("the manifest names an unknown format '{other}'"),
+        };
+        let compression = Compression::parse(&manifest.compression)?;
+        Ok(Decoding {
+            format,
+            compression,
+            formatter: ComponentRef::builtin(format.name(), World::Formatter)?,
+            codec: compression.component().map(|n| ComponentRef::builtin(n, World::ByteTransform)).transpose()?,
+            stages,
+        })
+    }
+
+    /// Opens a chunk file and undoes its byte stage.
+    pub fn open<'a>(
+        &self,
+        path: &Path,
+        runtime: &'a Runtime,
+        codec: Option<&'a mut crate::stage::bytes::ByteInstance>,
+    ) -> anyhow::Result<Decoder<'a, std::io::BufReader<std::fs::File>>> {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = std::io::BufReader::with_capacity(1 << 20, file);
+        Ok(match codec {
+            Some(instance) => Decoder::wasm(instance, runtime, &self.compression.config_text(), file)?,
+            None => Decoder::native(self.compression, file)?,
+        })
+    }
+
+    /// The codec to run as a component, if any.
+    pub fn wasm_codec(&self) -> Option<&ComponentRef> {
+        self.codec.as_ref().filter(|_| self.stages == StagesMode::Wasm)
+    }
+
+    /// Whether rows must go through the formatter component (else the
+    /// decoded file is handed to PostgreSQL as is).
+    pub fn parse_with_component(&self) -> bool {
+        self.stages == StagesMode::Wasm
+    }
+}
+
+/// `sluice restore`.
+pub async fn run(job: RestoreJob) -> Result<(), Failure> {
+    let manifest = Manifest::load(&job.dir).usage_err()?;
+    if manifest.source.engine != Engine::Postgres || job.target.engine() != Engine::Postgres {
+        return Err(Failure::usage("only PostgreSQL dumps into PostgreSQL targets are supported yet"));
+    }
+    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
+    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
+    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
+    let progress = Progress::new(job.progress);
+    let clock = Instant::now();
+
+    let mut conn = connect(&job.target).await.job_err()?;
+    if let Some(object) = write::first_user_object(&mut conn).await.job_err()? {
+        if !job.clean {
+            return Err(Failure::usage(format!(
+                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
+                job.target
+            )));
+        }
+        progress.phase("cleaning target");
+        write::clean(&mut conn).await.job_err()?;
+    }
+    progress.phase("pre-data schema");
+    schema::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
+
+    progress.phase("data");
+    let tables: Vec<Arc<TableEntry>> = manifest
+        .tables
+        .iter()
+        .filter(|t| job.selection.selects(&t.schema, &t.name))
+        .cloned()
+        .map(Arc::new)
+        .collect();
+    let runtime = Runtime::new(Limits::default()).job_err()?;
+    load_data(&job, &runtime, &decoding, &tables, progress).await.job_err()?;
+
+    progress.phase("post-data schema");
+    schema::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
+    write::set_sequences(&mut conn, &manifest.sequences).await.job_err()?;
+
+    progress.phase("checking row counts");
+    let mut mismatches = Vec::new();
+    for table in &tables {
+        let count = write::count_rows(&mut conn, &table.schema, &table.name).await.job_err()?;
+        if count != table.rows {
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+        }
+    }
+    if !mismatches.is_empty() {
+        return Err(Failure::Job(anyhow!("row counts differ from the manifest: {}", mismatches.join("; "))));
+    }
+    let rows: u64 = tables.iter().map(|t| t.rows).sum();
+    let secs = clock.elapsed().as_secs_f64().max(1e-3);
+    println!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
+    Ok(())
+}
+
+fn read_schema(dir: &Path, record: &crate::manifest::FileRecord) -> anyhow::Result<String> {
+    let path = dir.join(&record.file);
+    let (bytes, sha256) = hash_file(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes != record.bytes || sha256 != record.sha256 {
+        bail!("{} does not match its checksum in the manifest", record.file);
+    }
+    std::fs::read_to_string(&path).with_context(|| format!("{} is not UTF-8", path.display()))
+}
+
+async fn load_data(
+    job: &RestoreJob,
+    runtime: &Arc<Runtime>,
+    decoding: &Decoding,
+    tables: &[Arc<TableEntry>],
+    progress: Progress,
+) -> anyhow::Result<()> {
+    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
+        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    work.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes));
+    let workers = job.jobs.min(work.len()).max(1);
+    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
+    let mut set = JoinSet::new();
+    for _ in 0..workers {
+        let mut conn = connect(&job.target).await?;
+        // A crash mid-restore leaves a database to drop anyway; commit
+        // latency only slows the load.
+        sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
+        let queue = queue.clone();
+        let runtime = runtime.clone();
+        let decoding = decoding.clone();
+        let dir = job.dir.clone();
+        set.spawn(async move {
+            let mut instances = Instances::default();
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some((table, chunk)) = next else { break };
+                let (back, result) = load_chunk(&mut conn, &runtime, &decoding, &dir, table.clone(), &chunk, instances).await;
+                instances = back;
+                let rows = result.with_context(|| format!("table {} file {}", table.qualified(), chunk.file))?;
+                if rows != chunk.rows {
+                    bail!("table {} file {}: loaded {rows} rows, manifest says {}", table.qualified(), chunk.file, chunk.rows);
+                }
+                progress.chunk_done("restored", &table.qualified(), 0, rows, chunk.bytes);
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
+            set.abort_all();
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Loads one chunk file; returns the rows PostgreSQL reports.
+async fn load_chunk(
+    conn: &mut sqlx::postgres::PgConnection,
+    runtime: &Arc<Runtime>,
+    decoding: &Decoding,
+    dir: &Path,
+    table: Arc<TableEntry>,
+    chunk: &ChunkRecord,
+    mut instances: Instances,
+) -> (Instances, anyhow::Result<u64>) {
+    let format = if decoding.parse_with_component() { Format::Copy } else { decoding.format };
+    let statement = write::copy_in_statement(&table, format);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
+    let path: PathBuf = dir.join(&chunk.file);
+    let (runtime_b, decoding_b) = (runtime.clone(), decoding.clone());
+    let producer = tokio::task::spawn_blocking(move || {
+        let result = produce(&runtime_b, &decoding_b, &table, &path, &mut instances, &tx);
+        if result.is_err() {
+            instances.reset();
+        }
+        (instances, result)
+    });
+    let loaded = async {
+        let mut copy = conn.copy_in_raw(&statement).await?;
+        while let Some(piece) = rx.recv().await {
+            copy.send(piece).await?;
+        }
+        anyhow::Ok(copy)
+    }
+    .await;
+    let (instances, produced) = match producer.await {
+        Ok(pair) => pair,
+        Err(e) => return (Instances::default(), Err(anyhow!("chunk reader panicked: {e}"))),
+    };
+    let result = match (loaded, produced) {
+        (Ok(copy), Ok(())) => copy.finish().await.map_err(Into::into),
+        (Ok(copy), Err(e)) => {
+            let _ = copy.abort("sluice: reading the dump file failed").await;
+            Err(e)
+        }
+        (Err(e), _) => Err(e.context("loading into PostgreSQL failed")),
+    };
+    (instances, result)
+}
+
+/// Reads, decodes and (with components) re-encodes one file as COPY text,
+/// sending pieces to the loader. Blocking.
+fn produce(
+    runtime: &Runtime,
+    decoding: &Decoding,
+    table: &TableEntry,
+    path: &Path,
+    instances: &mut Instances,
+    tx: &mpsc::Sender<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let formatter = decoding.parse_with_component().then_some(&decoding.formatter);
+    let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
+    let mut input = decoding.open(path, runtime, parts.codec)?;
+    let send = |bytes: Vec<u8>| tx.blocking_send(bytes).map_err(|_| anyhow!("the loader stopped"));
+    let mut buf = vec![0u8; 1 << 20];
+    match parts.formatter {
+        None => loop {
+            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+            if n == 0 {
+                return Ok(());
+            }
+            send(buf[..n].to_vec())?;
+        },
+        Some(formatter) => {
+            let binary: Vec<bool> = table.columns.iter().map(|c| c.kind == crate::catalog::ColumnKind::Binary).collect();
+            let wit = wit_table(&entry_table(table), Engine::Postgres);
+            formatter.parse_start(runtime, &wit, "")?;
+            loop {
+                let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+                let batch = if n == 0 { formatter.parse_end(runtime)? } else { formatter.parse(runtime, &buf[..n])? };
+                if batch.rows > 0 {
+                    let mut text = Vec::with_capacity(batch.data_bytes() + batch.rows as usize * 8);
+                    write::encode_copy_text(&batch, &binary, &mut text);
+                    send(text)?;
+                }
+                if n == 0 {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// The catalog view of a manifest table, for the components' `table`.
+pub fn entry_table(entry: &TableEntry) -> crate::catalog::Table {
+    crate::catalog::Table {
+        schema: entry.schema.clone(),
+        name: entry.name.clone(),
+        columns: entry.columns.clone(),
+        primary_key: Vec::new(),
+        estimated_rows: entry.rows as i64,
+        bytes: entry.bytes,
+        partition_of: None,
+    }
+}
