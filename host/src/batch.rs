@@ -138,7 +138,8 @@ mod tests {
     #[test]
     fn pushed_values_and_nulls_read_back() {
         let mut c = ColumnData::new();
-        let values: Vec<Option<&[u8]>> = vec![Some(b"a"), None, Some(b""), Some(b"\0\xff"), None, None, None, None, Some(b"z")];
+        let values: Vec<Option<&[u8]>> =
+            vec![Some(b"a"), None, Some(b""), Some(b"\0\xff"), None, None, None, None, Some(b"z")];
         for v in &values {
             c.push(*v);
         }

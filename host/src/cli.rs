@@ -194,12 +194,10 @@ impl Format {
         match text {
             "copy" => Ok(Format::Copy),
             "csv" => Ok(Format::Csv),
-            "sql" | "jsonl" => Err(Failure::usage(format!(
-                "--format {text} is not yet supported (available: copy, csv)"
-            ))),
-            other => Err(Failure::usage(format!(
-                "unknown format '{other}' (expected copy, csv, sql or jsonl)"
-            ))),
+            "sql" | "jsonl" => {
+                Err(Failure::usage(format!("--format {text} is not yet supported (available: copy, csv)")))
+            }
+            other => Err(Failure::usage(format!("unknown format '{other}' (expected copy, csv, sql or jsonl)"))),
         }
     }
 }
@@ -405,10 +403,9 @@ impl Cli {
                     json: args.json,
                 }))
             }
-            Command::Component(ComponentCommand::Check { file }) => Err(Failure::usage(format!(
-                "component check is not yet supported (asked for {})",
-                file.display()
-            ))),
+            Command::Component(ComponentCommand::Check { file }) => {
+                Err(Failure::usage(format!("component check is not yet supported (asked for {})", file.display())))
+            }
         }
     }
 }
@@ -476,9 +473,7 @@ fn resolve_transforms(config: &Config, flags: &[String]) -> Result<Vec<Transform
     }
     for flag in flags {
         let Some((glob, name)) = flag.split_once('=') else {
-            return Err(Failure::usage(format!(
-                "--transform '{flag}' must look like 'GLOB=COMPONENT'"
-            )));
+            return Err(Failure::usage(format!("--transform '{flag}' must look like 'GLOB=COMPONENT'")));
         };
         let glob = Glob::new(glob.trim()).usage_err()?;
         let component = ComponentRef::resolve(name.trim(), World::RowTransform).usage_err()?;

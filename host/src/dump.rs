@@ -40,9 +40,7 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
     coordinator.lock(&catalog.tables).await.job_err()?;
     let pipelines = pipelines(&catalog.tables, &job).job_err()?;
-    runtime
-        .preload(pipelines.iter().flat_map(|p| p.wasm_components()))
-        .job_err()?;
+    runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     tracing::info!(tables = catalog.tables.len(), chunks = chunks.len(), snapshot = %coordinator.snapshot_id, "Plan ready.");
 
@@ -94,7 +92,8 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     println!("{:<40} {:>12} {:>7}  stages", "table", "bytes", "chunks");
     for (i, (table, pipeline)) in catalog.tables.iter().zip(&pipelines).enumerate() {
         let count = chunks.iter().filter(|c| c.table == i).count();
-        let stages: Vec<String> = pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
+        let stages: Vec<String> =
+            pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
         println!("{:<40} {:>12} {:>7}  {}", table.qualified(), table.bytes, count, stages.join(" → "));
     }
     println!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
@@ -104,7 +103,9 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
 fn require_postgres(job: &DumpJob) -> Result<(), Failure> {
     match job.source.engine() {
         Engine::Postgres => Ok(()),
-        other => Err(Failure::usage(format!("{other:?} sources are not yet supported (only postgres://)").to_lowercase())),
+        other => {
+            Err(Failure::usage(format!("{other:?} sources are not yet supported (only postgres://)").to_lowercase()))
+        }
     }
 }
 
@@ -133,7 +134,8 @@ fn prepare_out_dir(out: &Path) -> Result<(), Failure> {
 /// The stage chain for every table.
 fn pipelines(tables: &[Table], job: &DumpJob) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
     let formatter = ComponentRef::builtin(job.format.name(), World::Formatter)?;
-    let codec = job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
+    let codec =
+        job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
     Ok(tables
         .iter()
         .map(|table| {
@@ -193,7 +195,13 @@ async fn dump_data(
                 let table = tables[chunk.table].clone();
                 let pipeline = pipelines[chunk.table].clone();
                 let name = chunk_file_name(&table.schema, &table.name, chunk.index, &pipeline.extension());
-                let job = ChunkJob { runtime: runtime.clone(), table: table.clone(), pipeline, chunk: chunk.index, path: data_dir.join(name) };
+                let job = ChunkJob {
+                    runtime: runtime.clone(),
+                    table: table.clone(),
+                    pipeline,
+                    chunk: chunk.index,
+                    path: data_dir.join(name),
+                };
                 let statement = read::copy_out_statement(&table, chunk.range);
                 let (back, result) = dump_chunk(&mut conn, job, instances, &statement).await;
                 instances = back;
@@ -272,7 +280,10 @@ fn assemble(
         chunks.sort_by_key(|(index, _)| *index);
         let columns = chunks.first().map(|(_, o)| o.columns.clone()).unwrap_or_else(|| table.columns.clone());
         if let Some((index, _)) = chunks.iter().find(|(_, o)| o.columns != columns) {
-            anyhow::bail!("table {} chunk {index}: row stages returned different columns than chunk 0", table.qualified());
+            anyhow::bail!(
+                "table {} chunk {index}: row stages returned different columns than chunk 0",
+                table.qualified()
+            );
         }
         let records: Vec<ChunkRecord> = chunks
             .iter()

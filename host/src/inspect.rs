@@ -25,7 +25,16 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         let stages: Vec<String> = t
             .stages
             .iter()
-            .map(|s| format!("{}[{}]", s.name, serde_json::to_value(s.implementation).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()))
+            .map(|s| {
+                format!(
+                    "{}[{}]",
+                    s.name,
+                    serde_json::to_value(s.implementation)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                )
+            })
             .collect();
         println!("{:<40} {:>10} {:>12} {:>6}  {}", t.qualified(), t.rows, t.bytes, t.chunks.len(), stages.join(" → "));
     }

@@ -114,13 +114,8 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     schema::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
 
     progress.phase("data");
-    let tables: Vec<Arc<TableEntry>> = manifest
-        .tables
-        .iter()
-        .filter(|t| job.selection.selects(&t.schema, &t.name))
-        .cloned()
-        .map(Arc::new)
-        .collect();
+    let tables: Vec<Arc<TableEntry>> =
+        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
     let runtime = Runtime::new(Limits::default()).job_err()?;
     load_data(&job, &runtime, &decoding, &tables, progress).await.job_err()?;
 
@@ -163,7 +158,7 @@ async fn load_data(
 ) -> anyhow::Result<()> {
     let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
         tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
-    work.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes));
+    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
     let workers = job.jobs.min(work.len()).max(1);
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
     let mut set = JoinSet::new();
@@ -181,11 +176,17 @@ async fn load_data(
             loop {
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some((table, chunk)) = next else { break };
-                let (back, result) = load_chunk(&mut conn, &runtime, &decoding, &dir, table.clone(), &chunk, instances).await;
+                let (back, result) =
+                    load_chunk(&mut conn, &runtime, &decoding, &dir, table.clone(), &chunk, instances).await;
                 instances = back;
                 let rows = result.with_context(|| format!("table {} file {}", table.qualified(), chunk.file))?;
                 if rows != chunk.rows {
-                    bail!("table {} file {}: loaded {rows} rows, manifest says {}", table.qualified(), chunk.file, chunk.rows);
+                    bail!(
+                        "table {} file {}: loaded {rows} rows, manifest says {}",
+                        table.qualified(),
+                        chunk.file,
+                        chunk.rows
+                    );
                 }
                 progress.chunk_done("restored", &table.qualified(), 0, rows, chunk.bytes);
             }
@@ -270,7 +271,8 @@ fn produce(
             send(buf[..n].to_vec())?;
         },
         Some(formatter) => {
-            let binary: Vec<bool> = table.columns.iter().map(|c| c.kind == crate::catalog::ColumnKind::Binary).collect();
+            let binary: Vec<bool> =
+                table.columns.iter().map(|c| c.kind == crate::catalog::ColumnKind::Binary).collect();
             let wit = wit_table(&entry_table(table), Engine::Postgres);
             formatter.parse_start(runtime, &wit, "")?;
             loop {

@@ -67,11 +67,8 @@ impl TablePipeline {
 
     /// What the manifest records about the chain.
     pub fn records(&self) -> Vec<StageRecord> {
-        let mut records: Vec<StageRecord> = self
-            .rows
-            .iter()
-            .map(|(c, config)| record(c, Implementation::Wasm, config))
-            .collect();
+        let mut records: Vec<StageRecord> =
+            self.rows.iter().map(|(c, config)| record(c, Implementation::Wasm, config)).collect();
         let fmt_impl = if self.passthrough { Implementation::Native } else { Implementation::Wasm };
         records.push(record(&self.formatter, fmt_impl, ""));
         if let Some(codec) = &self.codec {
@@ -130,7 +127,11 @@ pub struct ChunkOutcome {
 }
 
 /// Writes one chunk from `input` through the table's chain.
-pub fn write_chunk(job: &ChunkJob, instances: &mut Instances, mut input: Receiver<Piece>) -> anyhow::Result<ChunkOutcome> {
+pub fn write_chunk(
+    job: &ChunkJob,
+    instances: &mut Instances,
+    mut input: Receiver<Piece>,
+) -> anyhow::Result<ChunkOutcome> {
     let runtime = &*job.runtime;
     let pipeline = &*job.pipeline;
     let sink = FileSink::create(&job.path).with_context(|| format!("cannot create {}", job.path.display()))?;

@@ -28,8 +28,8 @@ pub struct DbUrl {
 impl DbUrl {
     /// Parses `postgres://…`, `mysql://…`, `mariadb://…` or `sqlite://…`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let url = url::Url::parse(text)
-            .map_err(|e| anyhow::anyhow!("invalid database URL '{}': {e}", redact_url(text)))?;
+        let url =
+            url::Url::parse(text).map_err(|e| anyhow::anyhow!("invalid database URL '{}': {e}", redact_url(text)))?;
         let engine = match url.scheme() {
             "postgres" | "postgresql" => Engine::Postgres,
             "mysql" | "mariadb" => Engine::Mysql,

@@ -82,12 +82,19 @@ impl<'a, W: Write> Encoder<'a, W> {
         Ok(match compression {
             Compression::None => Encoder::Plain(out),
             Compression::Zstd(level) => Encoder::Zstd(zstd::stream::write::Encoder::new(out, level)?),
-            Compression::Gzip(level) => Encoder::Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::new(level))),
+            Compression::Gzip(level) => {
+                Encoder::Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::new(level)))
+            }
         })
     }
 
     /// A component encoder; `config` is the codec's option text.
-    pub fn wasm(instance: &'a mut ByteInstance, runtime: &'a Runtime, config: &str, out: W) -> Result<Self, StageError> {
+    pub fn wasm(
+        instance: &'a mut ByteInstance,
+        runtime: &'a Runtime,
+        config: &str,
+        out: W,
+    ) -> Result<Self, StageError> {
         instance.start(runtime, true, config)?;
         Ok(Encoder::Wasm { instance, runtime, out })
     }
@@ -155,9 +162,22 @@ impl<'a, R: Read> Decoder<'a, R> {
     }
 
     /// A component decoder.
-    pub fn wasm(instance: &'a mut ByteInstance, runtime: &'a Runtime, config: &str, input: R) -> Result<Self, StageError> {
+    pub fn wasm(
+        instance: &'a mut ByteInstance,
+        runtime: &'a Runtime,
+        config: &str,
+        input: R,
+    ) -> Result<Self, StageError> {
         instance.start(runtime, false, config)?;
-        Ok(Decoder::Wasm(WasmDecoder { instance, runtime, inner: input, scratch: vec![0; 1 << 20], pending: Vec::new(), position: 0, done: false }))
+        Ok(Decoder::Wasm(WasmDecoder {
+            instance,
+            runtime,
+            inner: input,
+            scratch: vec![0; 1 << 20],
+            pending: Vec::new(),
+            position: 0,
+            done: false,
+        }))
     }
 }
 

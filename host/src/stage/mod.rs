@@ -217,7 +217,11 @@ impl Instances {
     }
 
     /// The byte-transform instance for `component`.
-    pub fn codec(&mut self, runtime: &Runtime, component: &ComponentRef) -> Result<&mut bytes::ByteInstance, StageError> {
+    pub fn codec(
+        &mut self,
+        runtime: &Runtime,
+        component: &ComponentRef,
+    ) -> Result<&mut bytes::ByteInstance, StageError> {
         take_or_create(&mut self.codecs, component, || bytes::ByteInstance::new(runtime, component))
     }
 

@@ -29,7 +29,12 @@ impl RowInstance {
     }
 
     /// Starts a chunk; returns the columns `transform` will return.
-    pub fn start(&mut self, runtime: &Runtime, table: &types::Table, config: &str) -> Result<Vec<types::Column>, StageError> {
+    pub fn start(
+        &mut self,
+        runtime: &Runtime,
+        table: &types::Table,
+        config: &str,
+    ) -> Result<Vec<types::Column>, StageError> {
         runtime.arm(&mut self.store);
         let columns = self
             .bindings

@@ -190,7 +190,7 @@ fn hex_value(d: u8) -> u8 {
 }
 
 fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+    if !hex.len().is_multiple_of(2) || !hex.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     Some(hex.chunks(2).map(|p| hex_value(p[0]) * 16 + hex_value(p[1])).collect())
@@ -205,9 +205,19 @@ mod tests {
         let mut batches = Vec::new();
         let mut decoder = CopyTextDecoder::new(kinds, 3, 1 << 20);
         for part in text.chunks(piece.max(1)) {
-            decoder.feed(part, &mut |b| Ok(batches.push(b))).expect("feed");
+            decoder
+                .feed(part, &mut |b| {
+                    batches.push(b);
+                    Ok(())
+                })
+                .expect("feed");
         }
-        decoder.finish(&mut |b| Ok(batches.push(b))).expect("finish");
+        decoder
+            .finish(&mut |b| {
+                batches.push(b);
+                Ok(())
+            })
+            .expect("finish");
         batches
     }
 

@@ -131,7 +131,10 @@ pub async fn apply(conn: &mut PgConnection, script: &str, name: &str) -> anyhow:
             continue;
         }
         if line.starts_with('\\') {
-            bail!("{name} contains a psql meta-command sluice will not run: {}", line.split_whitespace().next().unwrap_or(line));
+            bail!(
+                "{name} contains a psql meta-command sluice will not run: {}",
+                line.split_whitespace().next().unwrap_or(line)
+            );
         }
         sql.push_str(line);
         sql.push('\n');

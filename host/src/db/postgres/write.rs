@@ -80,7 +80,7 @@ SELECT kind || ' ' || name FROM (
 
 /// The first user object found in the target, if any.
 pub async fn first_user_object(conn: &mut PgConnection) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(USER_OBJECTS).fetch_optional(conn).await.context("cannot inspect the target database")?)
+    sqlx::query_scalar(USER_OBJECTS).fetch_optional(conn).await.context("cannot inspect the target database")
 }
 
 /// `--clean`: drops extensions (but plpgsql), every user schema but
@@ -132,7 +132,10 @@ pub async fn set_sequences(conn: &mut PgConnection, sequences: &[Sequence]) -> a
             s.last_value,
             if s.is_called { "true" } else { "false" }
         );
-        sqlx::raw_sql(&sql).execute(&mut *conn).await.with_context(|| format!("cannot set sequence {}.{}", s.schema, s.name))?;
+        sqlx::raw_sql(&sql)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("cannot set sequence {}.{}", s.schema, s.name))?;
     }
     Ok(())
 }
