@@ -1,0 +1,105 @@
+# sluice's map: `just --list` shows every recipe. Tool versions are pinned in
+# scripts/setup.sh; the private PostgreSQL server lives in scripts/pg-server.sh.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+pg := "scripts/pg-server.sh"
+sluice := "target/release/sluice"
+host_target := "x86_64-unknown-linux-gnu"
+components := "components/Cargo.toml"
+datasets := env("SLUICE_DATASETS_DIR", justfile_directory() / ".." / "shared" / "datasets")
+
+# List the recipes
+default:
+    @just --list
+
+# Build the sluice binary (release)
+[group('build')]
+build:
+    cargo build --release
+
+# Format the host, tests and components
+[group('build')]
+fmt:
+    cargo fmt --all
+    cargo fmt --all --manifest-path {{ components }}
+
+# Run clippy on the workspace and the components, warnings as errors
+[group('build')]
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --manifest-path {{ components }} --all-targets --target {{ host_target }} -- -D warnings
+
+# Run every test against a private PostgreSQL (started here, stopped on exit); ARGS filter the sluice tests
+[group('test')]
+test *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    rustup target add wasm32-wasip2
+    trap '{{ pg }} stop' EXIT
+    {{ pg }} start
+    export SLUICE_TEST_PG_URL="$({{ pg }} url)"
+    # psql and pg_dump of the server's own version, for the harness and for sluice
+    export PATH="$({{ pg }} bindir):$PATH"
+    cargo build --release
+    cargo test --release -p sluice -p sluice-tests {{ ARGS }}
+    cargo test --manifest-path {{ components }} --target {{ host_target }}
+
+# Exactly what CI runs (.ci/run): install what is missing, then every test
+[group('test')]
+ci: setup test
+
+# Install just, the wasm32-wasip2 target, a C compiler and PostgreSQL if missing (same logic as .ci/run)
+[group('setup')]
+setup:
+    bash scripts/setup.sh
+
+# Load pagila, dump it, verify the dump, restore it into an empty database, compare row counts
+[group('demo')]
+demo: build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    {{ pg }} start
+    base="$({{ pg }} url)"
+    server="${base%/*}"
+    export PATH="$({{ pg }} bindir):$PATH"
+    sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$base" -c "$1"; }
+    cleanup() {
+        sql 'DROP DATABASE IF EXISTS sluice_demo_src WITH (FORCE)' || true
+        sql 'DROP DATABASE IF EXISTS sluice_demo_dst WITH (FORCE)' || true
+        {{ pg }} stop
+    }
+    trap cleanup EXIT
+    sql 'DROP DATABASE IF EXISTS sluice_demo_src WITH (FORCE)'
+    sql 'DROP DATABASE IF EXISTS sluice_demo_dst WITH (FORCE)'
+    sql 'CREATE DATABASE sluice_demo_src TEMPLATE template0'
+    sql 'CREATE DATABASE sluice_demo_dst TEMPLATE template0'
+    echo "== loading pagila"
+    for part in schema data; do
+        psql -X -q -v ON_ERROR_STOP=1 -d "$server/sluice_demo_src" -f "{{ datasets }}/pagila/pagila-$part.sql"
+    done
+    rm -rf target/demo
+    mkdir -p target/demo
+    echo "== sluice dump"
+    {{ sluice }} dump "$server/sluice_demo_src" --out target/demo/dump -j 2
+    echo "== sluice verify"
+    {{ sluice }} verify target/demo/dump
+    echo "== sluice restore"
+    {{ sluice }} restore target/demo/dump "$server/sluice_demo_dst" -j 2
+    echo "== rows: source vs restored"
+    counts() { psql -X -q -At -d "$server/$1" -f scripts/row-counts.sql | LC_ALL=C sort -t '|' -k1,1; }
+    LC_ALL=C join -t '|' -a 1 -a 2 -e missing -o 0,1.2,2.2 <(counts sluice_demo_src) <(counts sluice_demo_dst) \
+        | awk -F '|' 'BEGIN { printf "%-32s %10s %10s\n", "table", "source", "restored" }
+                      { printf "%-32s %10s %10s%s\n", $1, $2, $3, ($2 == $3 ? "" : "  <- differs") }'
+    echo "dump left in target/demo/dump"
+
+# Start the private test PostgreSQL (for running `cargo test` by hand)
+[group('dev')]
+pg-start:
+    {{ pg }} start
+    @echo "export SLUICE_TEST_PG_URL=$({{ pg }} url)"
+
+# Stop the private test PostgreSQL
+[group('dev')]
+pg-stop:
+    {{ pg }} stop

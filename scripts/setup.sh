@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what building and testing sluice needs on a fresh Debian 12, as
+# root: just (pinned, built from crates.io), the wasm32-wasip2 target, a C
+# compiler, and PostgreSQL. Each step is skipped when already done.
+#
+#   scripts/setup.sh        everything (`just setup`)
+#   scripts/setup.sh just   only just: how .ci/run bootstraps before `just ci`
+set -euo pipefail
+
+# Pinned tool versions.
+JUST_VERSION=1.59.0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "setup: $*" >&2; }
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+install_just() {
+    if command -v just >/dev/null; then
+        return 0
+    fi
+    # Debian 12 has no `just` package; crates.io is reachable.
+    log "installing just $JUST_VERSION with cargo"
+    cargo install just --locked --version "$JUST_VERSION"
+}
+
+install_cc() {
+    if command -v cc >/dev/null; then
+        return 0
+    fi
+    log "installing a C compiler (zstd-sys and friends build C)"
+    as_root apt-get update
+    as_root apt-get install -y --no-install-recommends build-essential
+}
+
+install_wasm_target() {
+    # Run in the repository so the toolchain pinned by rust-toolchain.toml gets it.
+    rustup target add wasm32-wasip2
+}
+
+case "${1:-all}" in
+    just)
+        install_just
+        ;;
+    all)
+        install_just
+        install_cc
+        install_wasm_target
+        "$ROOT/scripts/pg-server.sh" install
+        ;;
+    *)
+        echo "usage: $0 [all|just]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,19 @@
+//! sluice's integration tests: one binary, one module per area, each test in
+//! its own fresh database(s) on the private server that `just test` starts.
+
+// The harness's own oracle: identical databases compare equal, different ones do not.
+mod harness;
+// Dump → restore → the restored database equals the source, for every type and path.
+mod roundtrip;
+// What manifest.json records: tables, chunks, checksums, stages; never a password.
+mod manifest;
+// `sluice verify`: checksums and row counts without a database.
+mod verify;
+// Interrupted and failing dumps never look complete.
+mod failure;
+// `sluice restore`: empty targets only unless --clean, sequences restored.
+mod restore;
+// Command-line contract: exit codes for bad usage.
+mod cli;
+// One snapshot for every worker: a concurrent writer cannot tear the dump.
+mod consistency;

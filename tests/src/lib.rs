@@ -1,0 +1,19 @@
+//! The harness behind sluice's integration tests (`tests/integration/`): a
+//! fresh database per test on the private PostgreSQL server that `just test`
+//! starts, the built `sluice` binary, the fixtures, and the round-trip oracle
+//! (`pg_dump --schema-only` plus per-table checksums of ordered rows).
+//!
+//! Everything here is synchronous and panics with a message that says what
+//! went wrong, so that a test reads as a few lines of intent.
+
+mod cli;
+mod compare;
+mod db;
+mod dump;
+
+pub use cli::{RunOutput, run, sluice, sluice_command};
+pub use compare::{assert_same_database, schema_dump, sequence_values, table_checksums};
+pub use db::{TestDb, TestRole, fixture, load_pagila, load_sql_file, server_url, workspace_root};
+pub use dump::{
+    DumpDir, all_stages, chunk_path, chunks_of, dump, is_sha256_hex, restore_into, round_trip, sha256_file, table_entry,
+};
