@@ -7,7 +7,7 @@ pg := "scripts/pg-server.sh"
 sluice := "target/release/sluice"
 host_target := "x86_64-unknown-linux-gnu"
 components := "components/Cargo.toml"
-datasets := env("SLUICE_DATASETS_DIR", justfile_directory() / ".." / "shared" / "datasets")
+datasets := env("SLUICE_DATASETS_DIR", justfile_directory() / "tests" / "fixtures" / "datasets")
 
 # List the recipes
 default:

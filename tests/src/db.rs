@@ -33,12 +33,10 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
 }
 
-/// The shared sample datasets: `SLUICE_DATASETS_DIR`, else `../shared/datasets`
-/// beside the repository (where CI's clone has it).
+/// The sample datasets: `SLUICE_DATASETS_DIR`, else the copy vendored in
+/// `tests/fixtures/datasets` (so a clone needs nothing beside it).
 fn datasets_dir() -> PathBuf {
-    std::env::var_os("SLUICE_DATASETS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("..").join("shared").join("datasets"))
+    std::env::var_os("SLUICE_DATASETS_DIR").map(PathBuf::from).unwrap_or_else(|| fixture("datasets"))
 }
 
 /// A database created for one test, with a name no other test or run uses,
@@ -187,8 +185,7 @@ pub fn load_pagila(db: &TestDb) {
     let dir = datasets_dir().join("pagila");
     assert!(
         dir.join("pagila-schema.sql").is_file(),
-        "pagila is not at {} (the shared datasets sit beside the repository; \
-         set SLUICE_DATASETS_DIR to their folder)",
+        "pagila is not at {} (set SLUICE_DATASETS_DIR to the datasets folder)",
         dir.display()
     );
     load_sql_file(db, &dir.join("pagila-schema.sql"));
