@@ -12,7 +12,7 @@ use crate::db::{DbUrl, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::progress::ProgressMode;
 use crate::select::{Glob, Selection};
-use crate::stage::{ComponentRef, World};
+use crate::stage::{ComponentRef, Limits, World};
 
 /// Parallel, table-level dump and restore through sandboxed WebAssembly stages.
 #[derive(Debug, Parser)]
@@ -41,10 +41,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ComponentCommand {
-    /// Say which world a component implements and whether sluice can run it.
+    /// Say which world a component implements, what it imports, and whether
+    /// sluice can run it (exit 0 usable, 1 not).
     Check {
         /// Path to the `.wasm` component.
         file: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
 }
 
@@ -57,6 +60,26 @@ struct SelectionArgs {
     /// Skip tables whose `schema.table` matches this glob; repeatable.
     #[arg(long = "exclude", value_name = "GLOB")]
     exclude: Vec<String>,
+}
+
+/// Sandbox limits for every component instance; flags override `[limits]`.
+#[derive(Debug, Args, Default)]
+struct LimitArgs {
+    /// Linear memory per component instance (default 256MiB).
+    #[arg(long, value_name = "SIZE")]
+    memory_limit: Option<String>,
+    /// Wall-clock CPU time per component call, e.g. 500ms, 10s, 2m (default 10s).
+    #[arg(long, value_name = "DURATION")]
+    cpu_limit: Option<String>,
+    /// A call may return at most RATIO times its input's bytes plus 1 MiB (default 16).
+    #[arg(long, value_name = "RATIO")]
+    output_limit: Option<usize>,
+    /// Wasm stack per instance (default 1MiB).
+    #[arg(long, value_name = "SIZE")]
+    stack_limit: Option<String>,
+    /// Deterministic fuel budget per call, on top of the CPU limit (off by default).
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
 }
 
 /// How stages run.
@@ -106,6 +129,8 @@ struct DumpArgs {
     /// Where stages run: auto (native fast paths) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +156,8 @@ struct RestoreArgs {
     /// Where stages run: auto (native decoders) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +167,8 @@ struct VerifyArgs {
     /// Where stages run: auto (native decoders) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +338,8 @@ pub struct DumpJob {
     pub chunk_bytes: u64,
     /// Native fast paths or components only.
     pub stages: StagesMode,
+    /// Sandbox limits.
+    pub limits: Limits,
     /// Print the plan as JSON (plan command only).
     pub json: bool,
 }
@@ -330,6 +361,8 @@ pub struct RestoreJob {
     pub progress: ProgressMode,
     /// Native decoders or components only.
     pub stages: StagesMode,
+    /// Sandbox limits.
+    pub limits: Limits,
 }
 
 /// A checked verify request.
@@ -339,6 +372,17 @@ pub struct VerifyJob {
     pub dir: PathBuf,
     /// Native decoders or components only.
     pub stages: StagesMode,
+    /// Sandbox limits.
+    pub limits: Limits,
+}
+
+/// A checked `component check` request.
+#[derive(Debug)]
+pub struct CheckJob {
+    /// The `.wasm` file.
+    pub file: PathBuf,
+    /// Sandbox limits for the synthetic run.
+    pub limits: Limits,
 }
 
 /// A checked inspect request.
@@ -363,6 +407,8 @@ pub enum Job {
     Inspect(InspectJob),
     /// `sluice plan`.
     Plan(DumpJob),
+    /// `sluice component check`.
+    Check(CheckJob),
 }
 
 impl Cli {
@@ -383,9 +429,14 @@ impl Cli {
                     clean: args.clean,
                     progress: args.progress,
                     stages: args.stages,
+                    limits: resolve_limits(&args.limits, &Config::default())?,
                 }))
             }
-            Command::Verify(args) => Ok(Job::Verify(VerifyJob { dir: args.dir, stages: args.stages })),
+            Command::Verify(args) => Ok(Job::Verify(VerifyJob {
+                dir: args.dir,
+                stages: args.stages,
+                limits: resolve_limits(&args.limits, &Config::default())?,
+            })),
             Command::Inspect(args) => Ok(Job::Inspect(InspectJob { dir: args.dir, json: args.json })),
             Command::Plan(args) => {
                 let config = load_config(args.config.as_deref())?;
@@ -400,11 +451,12 @@ impl Cli {
                     progress: ProgressMode::None,
                     chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
                     stages: StagesMode::Auto,
+                    limits: Limits::default(),
                     json: args.json,
                 }))
             }
-            Command::Component(ComponentCommand::Check { file }) => {
-                Err(Failure::usage(format!("component check is not yet supported (asked for {})", file.display())))
+            Command::Component(ComponentCommand::Check { file, limits }) => {
+                Ok(Job::Check(CheckJob { file, limits: resolve_limits(&limits, &Config::default())? }))
             }
         }
     }
@@ -435,8 +487,56 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         progress: args.progress,
         chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
         stages: args.stages,
+        limits: resolve_limits(&args.limits, &config)?,
         json: false,
     })
+}
+
+/// Sandbox limits: defaults, then the config's `[limits]`, then flags.
+fn resolve_limits(args: &LimitArgs, config: &Config) -> Result<Limits, Failure> {
+    let mut limits = Limits::default();
+    let from = &config.limits;
+    let memory = args.memory_limit.as_deref().or(from.memory.as_deref());
+    if let Some(text) = memory {
+        limits.memory_bytes = usize::try_from(parse_size(text).usage_err()?).unwrap_or(usize::MAX);
+    }
+    if let Some(text) = args.cpu_limit.as_deref().or(from.cpu.as_deref()) {
+        limits.cpu_per_call = parse_duration(text).usage_err()?;
+    }
+    if let Some(ratio) = args.output_limit.or(from.output_ratio) {
+        if ratio == 0 {
+            return Err(Failure::usage("--output-limit must be at least 1"));
+        }
+        limits.output_ratio = ratio;
+    }
+    if let Some(text) = args.stack_limit.as_deref().or(from.stack.as_deref()) {
+        limits.stack_bytes = usize::try_from(parse_size(text).usage_err()?).unwrap_or(usize::MAX);
+    }
+    if let Some(fuel) = args.fuel.or(from.fuel) {
+        if fuel == 0 {
+            return Err(Failure::usage("--fuel must be at least 1"));
+        }
+        limits.fuel = Some(fuel);
+    }
+    Ok(limits)
+}
+
+/// Parses `500ms`, `10s`, `2m`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().map_err(|_| anyhow!("duration '{text}' has no number"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        other => bail!("duration '{text}' has an unknown unit '{other}' (use ms, s or m)"),
+    };
+    if !(0.001..=86_400.0).contains(&seconds) {
+        bail!("duration '{text}' is out of range 1ms..24h");
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 fn check_jobs(jobs: usize) -> Result<usize, Failure> {
@@ -523,6 +623,27 @@ mod tests {
         assert!(Compression::parse("zstd:99").is_err());
         assert!(Compression::parse("lz4").is_err());
         assert!(Compression::parse("none:3").is_err());
+    }
+
+    #[test]
+    fn durations_accept_milliseconds_seconds_and_minutes() {
+        assert_eq!(parse_duration("500ms").ok(), Some(std::time::Duration::from_millis(500)));
+        assert_eq!(parse_duration("2").ok(), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m").ok(), Some(std::time::Duration::from_secs(60)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn limit_flags_override_the_config() {
+        let config: Config =
+            toml::from_str("[limits]\nmemory = '64MiB'\ncpu = '2s'\noutput_ratio = 4\n").expect("config");
+        let flags = LimitArgs { cpu_limit: Some("500ms".into()), ..LimitArgs::default() };
+        let limits = resolve_limits(&flags, &config).expect("limits");
+        assert_eq!(limits.memory_bytes, 64 << 20);
+        assert_eq!(limits.cpu_per_call, std::time::Duration::from_millis(500));
+        assert_eq!(limits.output_ratio, 4);
+        assert_eq!(limits.fuel, None);
     }
 
     #[test]

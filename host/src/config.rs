@@ -10,6 +10,13 @@
 //! match = "public.customer"  # glob on schema.table
 //! transform = "identity"     # or a list; built-in name or path to .wasm
 //! config = { any = "value" } # handed to the components' start, as JSON
+//!
+//! [limits]                   # sandbox limits; flags win
+//! memory = "256MiB"
+//! cpu = "10s"
+//! output_ratio = 16
+//! stack = "1MiB"
+//! fuel = 5000000000           # optional deterministic budget per call
 //! ```
 //! Unknown keys are errors: a typo must never silently drop a rule.
 
@@ -35,6 +42,26 @@ pub struct Config {
     /// Per-table rules.
     #[serde(default)]
     pub table: Vec<TableRule>,
+    /// Sandbox limits for every component instance.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: the same limits as the `--memory-limit`, `--cpu-limit`,
+/// `--output-limit`, `--stack-limit` and `--fuel` flags, which win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Linear memory per instance (`256MiB`).
+    pub memory: Option<String>,
+    /// CPU time per call (`10s`).
+    pub cpu: Option<String>,
+    /// Output at most this many times the input, plus 1 MiB.
+    pub output_ratio: Option<usize>,
+    /// Wasm stack per instance (`1MiB`).
+    pub stack: Option<String>,
+    /// Fuel budget per call.
+    pub fuel: Option<u64>,
 }
 
 /// One `[[table]]` rule.

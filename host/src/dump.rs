@@ -24,7 +24,7 @@ use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, 
 use crate::plan::{self, Chunk};
 use crate::progress::Progress;
 use crate::sink::{chunk_file_name, file::hash_file};
-use crate::stage::{ComponentRef, ComponentSource, Instances, Limits, Runtime, World};
+use crate::stage::{ComponentRef, ComponentSource, Instances, Runtime, World};
 use crate::worker::{self, ChunkJob, ChunkOutcome, Piece, TablePipeline};
 
 /// `sluice dump`.
@@ -34,7 +34,7 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let started_at = manifest::now();
     let clock = Instant::now();
     let progress = Progress::new(job.progress);
-    let runtime = Runtime::new(Limits::default()).job_err()?;
+    let runtime = Runtime::new(job.limits).job_err()?;
 
     let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -33,5 +34,6 @@ pub async fn run(job: cli::Job) -> Result<(), Failure> {
         cli::Job::Verify(job) => verify::run(job).await,
         cli::Job::Inspect(job) => inspect::run(job),
         cli::Job::Plan(job) => dump::plan_only(job).await,
+        cli::Job::Check(job) => check::run(job),
     }
 }

@@ -32,11 +32,9 @@ fn main() {
         sluice::run(job).await
     });
     if let Err(failure) = outcome {
-        let error = failure.error();
-        eprintln!("error: {error}");
-        for cause in error.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
-        }
+        // The whole cause chain on the first line: "table t chunk 3:
+        // component x (sha256 …) trapped: …" is one sentence.
+        eprintln!("error: {:#}", failure.error());
         std::process::exit(failure.exit_code());
     }
 }

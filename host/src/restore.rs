@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::sink::file::hash_file;
 use crate::stage::bytes::Decoder;
 use crate::stage::row::wit_table;
-use crate::stage::{ComponentRef, Instances, Limits, Runtime, World};
+use crate::stage::{ComponentRef, Instances, Runtime, World};
 
 /// How a dump's files are decoded, shared by restore and verify.
 #[derive(Clone)]
@@ -116,7 +116,7 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     progress.phase("data");
     let tables: Vec<Arc<TableEntry>> =
         manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
-    let runtime = Runtime::new(Limits::default()).job_err()?;
+    let runtime = Runtime::new(job.limits).job_err()?;
     load_data(&job, &runtime, &decoding, &tables, progress).await.job_err()?;
 
     progress.phase("post-data schema");

@@ -14,13 +14,13 @@ use crate::manifest::{ChunkRecord, Manifest, TableEntry};
 use crate::restore::{Decoding, entry_table};
 use crate::sink::file::hash_file;
 use crate::stage::row::wit_table;
-use crate::stage::{Instances, Limits, Runtime};
+use crate::stage::{Instances, Runtime};
 
 /// `sluice verify`.
 pub async fn run(job: VerifyJob) -> Result<(), Failure> {
     let manifest = Manifest::load(&job.dir).usage_err()?;
     let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
-    let runtime = Runtime::new(Limits::default()).job_err()?;
+    let runtime = Runtime::new(job.limits).job_err()?;
     let dir = job.dir.clone();
     let (problems, files, rows) = tokio::task::spawn_blocking(move || check(&dir, &manifest, &decoding, &runtime))
         .await

@@ -17,6 +17,7 @@ pub struct ByteInstance {
     store: Store<StoreData>,
     bindings: ByteTransform,
     label: String,
+    encoding: bool,
 }
 
 macro_rules! call {
@@ -40,20 +41,38 @@ impl ByteInstance {
         })?;
         let mut store = runtime.store();
         let bindings = pre.instantiate(&mut store).map_err(|e| trap(&component.label(), e))?;
-        Ok(ByteInstance { store, bindings, label: component.label() })
+        Ok(ByteInstance { store, bindings, label: component.label(), encoding: true })
     }
 
     fn start(&mut self, runtime: &Runtime, encode: bool, config: &str) -> Result<(), StageError> {
         let direction = if encode { Direction::Encode } else { Direction::Decode };
+        self.encoding = encode;
         call!(self, runtime, call_start, direction, config)
     }
 
-    fn push(&mut self, runtime: &Runtime, input: &[u8]) -> Result<Vec<u8>, StageError> {
-        call!(self, runtime, call_push, input)
+    /// Transforms the next piece. Encoding output is held to the output
+    /// limit; decoding is exempt because decompression legitimately expands
+    /// (the instance's memory limit still bounds each call's output).
+    pub fn push(&mut self, runtime: &Runtime, input: &[u8]) -> Result<Vec<u8>, StageError> {
+        let output = call!(self, runtime, call_push, input)?;
+        if self.encoding {
+            runtime.check_output(&self.label, input.len(), output.len())?;
+        }
+        Ok(output)
     }
 
-    fn finish(&mut self, runtime: &Runtime) -> Result<Vec<u8>, StageError> {
-        call!(self, runtime, call_finish)
+    /// Ends the file; returns the remaining output.
+    pub fn finish(&mut self, runtime: &Runtime) -> Result<Vec<u8>, StageError> {
+        let output = call!(self, runtime, call_finish)?;
+        if self.encoding {
+            runtime.check_output(&self.label, 0, output.len())?;
+        }
+        Ok(output)
+    }
+
+    /// Starts a file in one direction (public for `component check`).
+    pub fn begin(&mut self, runtime: &Runtime, encode: bool, config: &str) -> Result<(), StageError> {
+        self.start(runtime, encode, config)
     }
 }
 

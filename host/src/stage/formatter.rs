@@ -50,7 +50,10 @@ impl FormatterInstance {
 
     /// Encodes one batch.
     pub fn format(&mut self, runtime: &Runtime, batch: Batch) -> Result<Vec<u8>, StageError> {
-        call!(self, runtime, call_format, &to_wit(batch))
+        let input = batch.data_bytes();
+        let bytes = call!(self, runtime, call_format, &to_wit(batch))?;
+        runtime.check_output(&self.label, input, bytes.len())?;
+        Ok(bytes)
     }
 
     /// Ends the chunk and returns the closing bytes.
@@ -67,7 +70,9 @@ impl FormatterInstance {
     /// Parses the next piece of a file into complete rows.
     pub fn parse(&mut self, runtime: &Runtime, input: &[u8]) -> Result<Batch, StageError> {
         let batch = call!(self, runtime, call_parse, input)?;
-        self.checked(from_wit(batch))
+        let batch = self.checked(from_wit(batch))?;
+        runtime.check_output(&self.label, input.len(), batch.data_bytes())?;
+        Ok(batch)
     }
 
     /// Ends parsing; returns the remaining rows.

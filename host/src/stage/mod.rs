@@ -24,7 +24,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use sandbox::{Limits, Runtime};
+pub use sandbox::{Limits, LinkPolicy, Runtime, import_policy};
 
 /// The three component worlds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -97,12 +97,18 @@ impl ComponentRef {
     /// `.wasm` suffix is a path).
     pub fn resolve(name: &str, world: World) -> anyhow::Result<Self> {
         if name.contains('/') || name.ends_with(".wasm") {
-            let path = Path::new(name);
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read component {}", path.display()))?;
-            Ok(Self::from_bytes(name, world, ComponentSource::File(path.to_owned()), bytes.into()))
+            Self::from_file(Path::new(name), world)
         } else {
             Self::builtin(name, world)
         }
+    }
+
+    /// A component read from a file; its name is the file name.
+    pub fn from_file(path: &Path, world: World) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read component {}", path.display()))?;
+        let name =
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+        Ok(Self::from_bytes(&name, world, ComponentSource::File(path.to_owned()), bytes.into()))
     }
 
     fn from_bytes(name: &str, world: World, source: ComponentSource, bytes: Arc<[u8]>) -> Self {
@@ -144,6 +150,14 @@ pub enum StageError {
         /// The guest's message with its kind.
         reason: String,
     },
+    /// The guest hit a resource limit the host enforces on its output.
+    #[error("component {component} exceeded a limit: {reason}")]
+    Limit {
+        /// Component label.
+        component: String,
+        /// Which limit.
+        reason: String,
+    },
     /// The guest returned output of the wrong shape.
     #[error("component {component} returned a malformed batch: {reason}")]
     Malformed {
@@ -165,20 +179,27 @@ fn reported(component: &str, error: bindings::types::StageError) -> StageError {
     StageError::Reported { component: component.to_owned(), reason }
 }
 
-/// Formats a wasmtime error (trap or limit) with its cause chain.
+/// Names what stopped a guest: a limit, a call to an import sluice does not
+/// provide, or another trap (panic, bug), with wasmtime's cause chain.
 fn trap(component: &str, error: wasmtime::Error) -> StageError {
-    let mut reason = error.to_string();
-    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
-        reason = match trap {
-            wasmtime::Trap::Interrupt => "CPU time limit per call exceeded".to_owned(),
-            other => other.to_string(),
-        };
-    } else {
-        for cause in error.chain().skip(1) {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
+    let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    let whole = chain.join(": ");
+    let reason = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => "CPU time limit per call exceeded (--cpu-limit)".to_owned(),
+        Some(wasmtime::Trap::OutOfFuel) => "fuel budget per call exhausted (--fuel)".to_owned(),
+        Some(wasmtime::Trap::StackOverflow) => "wasm stack limit exceeded (--stack-limit)".to_owned(),
+        _ if whole.contains("forcing trap when growing memory") => {
+            let at = chain.iter().find(|c| c.contains("growing memory")).cloned().unwrap_or_default();
+            format!("memory limit exceeded (--memory-limit): {at}")
         }
-    }
+        _ => match whole.find("unknown import: `") {
+            Some(start) => {
+                let name = whole[start + 17..].split('`').next().unwrap_or("?");
+                format!("called `{name}`, which sluice does not provide to components")
+            }
+            None => whole,
+        },
+    };
     StageError::Trap { component: component.to_owned(), reason }
 }
 

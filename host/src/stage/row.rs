@@ -50,6 +50,7 @@ impl RowInstance {
     pub fn transform(&mut self, runtime: &Runtime, input: Batch) -> Result<Batch, StageError> {
         runtime.arm(&mut self.store);
         let input_rows = input.rows;
+        let input_bytes = input.data_bytes();
         let output = self
             .bindings
             .sluice_pipeline_row_transformer()
@@ -59,9 +60,13 @@ impl RowInstance {
         let output = from_wit(output);
         let malformed = |reason: String| StageError::Malformed { component: self.label.clone(), reason };
         if output.rows > input_rows {
-            return Err(malformed(format!("{} rows out for {input_rows} rows in", output.rows)));
+            return Err(malformed(format!(
+                "{} rows returned for {input_rows} rows in (a row stage may only drop rows)",
+                output.rows
+            )));
         }
         output.validate(self.output_columns).map_err(malformed)?;
+        runtime.check_output(&self.label, input_bytes, output.data_bytes())?;
         Ok(output)
     }
 }

@@ -1,15 +1,22 @@
 //! The sandbox: one wasmtime engine per run, limits per store, and the
 //! compiled components.
 //!
-//! Limits: linear memory per instance (`StoreLimits`), CPU per call (epoch
-//! deadline; a ticker thread advances the epoch), wasm stack depth. No host
-//! function is linked: every import a guest declares beyond its world's
-//! (WASI files, sockets, environment, clocks, random) is defined as a trap.
+//! Limits: linear memory per instance (`StoreLimits`, growth past it traps),
+//! CPU per call (epoch deadline; a ticker thread advances the epoch, or a
+//! deterministic fuel budget), wasm stack depth, and output size relative to
+//! input (checked by the drivers).
+//!
+//! Imports: no host function is linked. Interfaces a language runtime links
+//! even when the code never calls them (`wasi:cli`, `wasi:io`,
+//! `wasi:filesystem`, `wasi:clocks`, `wasi:random`) are defined as traps, so
+//! the first call fails naming the function. Anything else a world does not
+//! declare (`wasi:sockets`, `wasi:http`, any other import) has no innocent
+//! reason to be there: such a component is refused at load, with the list.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 use super::cache::CompileCache;
@@ -18,8 +25,11 @@ use super::{Compiled, ComponentRef, StageError, World};
 /// How often the epoch advances: the granularity of the CPU limit.
 const EPOCH_TICK: Duration = Duration::from_millis(50);
 
+/// Output a stage may return beyond `output_ratio` × its input.
+pub const OUTPUT_ALLOWANCE: usize = 1 << 20;
+
 /// Resource limits for every instance.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Maximum linear memory per instance, in bytes.
     pub memory_bytes: usize,
@@ -27,11 +37,56 @@ pub struct Limits {
     pub cpu_per_call: Duration,
     /// Maximum wasm stack, in bytes.
     pub stack_bytes: usize,
+    /// A call may return at most this many times its input's bytes (plus
+    /// [`OUTPUT_ALLOWANCE`]); decoding byte stages are exempt.
+    pub output_ratio: usize,
+    /// Deterministic budget of wasm fuel per call, instead of only wall time.
+    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 256 << 20, cpu_per_call: Duration::from_secs(10), stack_bytes: 1 << 20 }
+        Limits {
+            memory_bytes: 256 << 20,
+            cpu_per_call: Duration::from_secs(10),
+            stack_bytes: 1 << 20,
+            output_ratio: 16,
+            fuel: None,
+        }
+    }
+}
+
+/// What sluice does with one import of a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPolicy {
+    /// Declared by the pipeline package (types only): nothing to link.
+    Declared,
+    /// Linked as a trap: loads, fails on first call.
+    TrapOnUse,
+    /// Never linked: the component is refused at load.
+    Refused,
+}
+
+impl LinkPolicy {
+    /// How `component check` shows it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LinkPolicy::Declared => "declared by sluice:pipeline (types only)",
+            LinkPolicy::TrapOnUse => "not provided: traps if called",
+            LinkPolicy::Refused => "refused: sluice will not load this component",
+        }
+    }
+}
+
+/// The policy for an import name such as `wasi:sockets/tcp@0.2.6`.
+pub fn import_policy(name: &str) -> LinkPolicy {
+    const TRAP_ON_USE: [&str; 5] = ["wasi:cli/", "wasi:io/", "wasi:filesystem/", "wasi:clocks/", "wasi:random/"];
+    if name.starts_with("sluice:pipeline/types@") {
+        LinkPolicy::Declared
+    } else if TRAP_ON_USE.iter().any(|prefix| name.starts_with(prefix)) {
+        LinkPolicy::TrapOnUse
+    } else {
+        LinkPolicy::Refused
     }
 }
 
@@ -62,6 +117,7 @@ impl Runtime {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .concurrency_support(false)
+            .consume_fuel(limits.fuel.is_some())
             .max_wasm_stack(limits.stack_bytes);
         let engine = Engine::new(&config)?;
         let ticker = engine.weak();
@@ -87,13 +143,66 @@ impl Runtime {
             return Ok(loaded.clone());
         }
         let load_err = |e: wasmtime::Error| StageError::Load { component: component.label(), reason: format!("{e:#}") };
-        let compiled = self.cache.load(&self.engine, &component.bytes, &component.sha256).map_err(load_err)?;
+        let compiled = self.compile(component)?;
+        let refused: Vec<String> = compiled
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name)
+            .filter(|name| import_policy(name) == LinkPolicy::Refused)
+            .map(str::to_owned)
+            .collect();
+        if !refused.is_empty() {
+            return Err(StageError::Load {
+                component: component.label(),
+                reason: format!("it imports interfaces sluice never links: {}", refused.join(", ")),
+            });
+        }
         let mut linker = Linker::<StoreData>::new(&self.engine);
         linker.define_unknown_imports_as_traps(&compiled).map_err(load_err)?;
         let pre = linker.instantiate_pre(&compiled).map_err(load_err)?;
         let loaded = Arc::new(Loaded { pre });
         map.insert(key, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Compiles `component` (or fetches it from the cache) without linking.
+    pub fn compile(&self, component: &ComponentRef) -> Result<Component, StageError> {
+        self.cache.load(&self.engine, &component.bytes, &component.sha256).map_err(|e| StageError::Load {
+            component: component.label(),
+            reason: if component.bytes.starts_with(b"\0asm") {
+                format!("{e:#}")
+            } else {
+                "not a WebAssembly component (no \\0asm header)".to_owned()
+            },
+        })
+    }
+
+    /// Imports and exports of a compiled component, by name.
+    pub fn interfaces(&self, compiled: &Component) -> (Vec<String>, Vec<String>) {
+        let ty = compiled.component_type();
+        let imports = ty.imports(&self.engine).map(|(n, _)| n.to_owned()).collect();
+        let exports = ty.exports(&self.engine).map(|(n, _)| n.to_owned()).collect();
+        (imports, exports)
+    }
+
+    /// This run's limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Fails when a call returned more than the output limit allows.
+    pub(crate) fn check_output(&self, label: &str, input: usize, output: usize) -> Result<(), StageError> {
+        let allowed = input.saturating_mul(self.limits.output_ratio).saturating_add(OUTPUT_ALLOWANCE);
+        if output > allowed {
+            return Err(StageError::Limit {
+                component: label.to_owned(),
+                reason: format!(
+                    "output of {output} bytes for {input} bytes of input exceeds the output limit ({}x input + 1 MiB, --output-limit)",
+                    self.limits.output_ratio
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Compiles every component up front so errors surface before data moves.
@@ -106,7 +215,11 @@ impl Runtime {
 
     /// A fresh store with this run's limits, deadline armed.
     pub(crate) fn store(&self) -> Store<StoreData> {
-        let limits = StoreLimitsBuilder::new().memory_size(self.limits.memory_bytes).instances(16).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.memory_bytes)
+            .instances(16)
+            .trap_on_grow_failure(true)
+            .build();
         let mut store = Store::new(&self.engine, StoreData { limits });
         store.limiter(|data| &mut data.limits);
         self.arm(&mut store);
@@ -117,10 +230,42 @@ impl Runtime {
     pub(crate) fn arm(&self, store: &mut Store<StoreData>) {
         let ticks = (self.limits.cpu_per_call.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
+        if let Some(fuel) = self.limits.fuel {
+            // Fuel is enabled on the engine whenever a budget is set, so this
+            // cannot fail.
+            let _ = store.set_fuel(fuel);
+        }
     }
 
     /// The world's name, for the manifest.
     pub fn world_name(world: World) -> &'static str {
         world.wit_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_trapped_declared_or_refused_by_interface() {
+        assert_eq!(import_policy("sluice:pipeline/types@0.1.0"), LinkPolicy::Declared);
+        for name in [
+            "wasi:cli/environment@0.2.6",
+            "wasi:io/streams@0.2.0",
+            "wasi:filesystem/preopens@0.2.6",
+            "wasi:clocks/wall-clock@0.2.6",
+            "wasi:random/insecure-seed@0.2.6",
+        ] {
+            assert_eq!(import_policy(name), LinkPolicy::TrapOnUse, "{name}");
+        }
+        for name in [
+            "wasi:sockets/tcp@0.2.6",
+            "wasi:http/outgoing-handler@0.2.6",
+            "evil:net/exfiltrate",
+            "sluice:pipeline/other@0.1.0",
+        ] {
+            assert_eq!(import_policy(name), LinkPolicy::Refused, "{name}");
+        }
     }
 }
