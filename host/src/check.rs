@@ -35,9 +35,9 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
     println!("world {} (package {PACKAGE}@{VERSION})", world.wit_name());
     println!("imports:");
     for name in &imports {
-        println!("  {name:<45} {}", import_policy(name).describe());
+        println!("  {name:<45} {}", import_policy(name, world).describe());
     }
-    let refused: Vec<&String> = imports.iter().filter(|n| import_policy(n) == LinkPolicy::Refused).collect();
+    let refused: Vec<&String> = imports.iter().filter(|n| import_policy(n, world) == LinkPolicy::Refused).collect();
     if !refused.is_empty() {
         let list: Vec<&str> = refused.iter().map(|s| s.as_str()).collect();
         return Err(not_usable(format!("it imports interfaces sluice never links: {}", list.join(", "))));

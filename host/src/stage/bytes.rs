@@ -18,6 +18,10 @@ pub struct ByteInstance {
     bindings: ByteTransform,
     label: String,
     encoding: bool,
+    /// Bytes in and out since `start`: codecs buffer (a frame, a block), so
+    /// the output limit is checked on the running totals, not per call.
+    total_in: usize,
+    total_out: usize,
 }
 
 macro_rules! call {
@@ -41,12 +45,13 @@ impl ByteInstance {
         })?;
         let mut store = runtime.store();
         let bindings = pre.instantiate(&mut store).map_err(|e| trap(&component.label(), e))?;
-        Ok(ByteInstance { store, bindings, label: component.label(), encoding: true })
+        Ok(ByteInstance { store, bindings, label: component.label(), encoding: true, total_in: 0, total_out: 0 })
     }
 
     fn start(&mut self, runtime: &Runtime, encode: bool, config: &str) -> Result<(), StageError> {
         let direction = if encode { Direction::Encode } else { Direction::Decode };
         self.encoding = encode;
+        (self.total_in, self.total_out) = (0, 0);
         call!(self, runtime, call_start, direction, config)
     }
 
@@ -55,19 +60,24 @@ impl ByteInstance {
     /// (the instance's memory limit still bounds each call's output).
     pub fn push(&mut self, runtime: &Runtime, input: &[u8]) -> Result<Vec<u8>, StageError> {
         let output = call!(self, runtime, call_push, input)?;
-        if self.encoding {
-            runtime.check_output(&self.label, input.len(), output.len())?;
-        }
+        self.account(runtime, input.len(), output.len())?;
         Ok(output)
     }
 
     /// Ends the file; returns the remaining output.
     pub fn finish(&mut self, runtime: &Runtime) -> Result<Vec<u8>, StageError> {
         let output = call!(self, runtime, call_finish)?;
-        if self.encoding {
-            runtime.check_output(&self.label, 0, output.len())?;
-        }
+        self.account(runtime, 0, output.len())?;
         Ok(output)
+    }
+
+    fn account(&mut self, runtime: &Runtime, input: usize, output: usize) -> Result<(), StageError> {
+        self.total_in += input;
+        self.total_out += output;
+        if self.encoding {
+            runtime.check_output(&self.label, self.total_in, self.total_out)?;
+        }
+        Ok(())
     }
 
     /// Starts a file in one direction (public for `component check`).

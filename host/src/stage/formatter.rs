@@ -16,6 +16,11 @@ pub struct FormatterInstance {
     bindings: Formatter,
     label: String,
     columns: usize,
+    /// Bytes fed to `parse` and batch bytes returned since `parse_start`:
+    /// a parser may hold a partial row across calls, so its output limit
+    /// is checked on the running totals, not per call.
+    parsed_in: usize,
+    parsed_out: usize,
 }
 
 macro_rules! call {
@@ -39,7 +44,7 @@ impl FormatterInstance {
         })?;
         let mut store = runtime.store();
         let bindings = pre.instantiate(&mut store).map_err(|e| trap(&component.label(), e))?;
-        Ok(FormatterInstance { store, bindings, label: component.label(), columns: 0 })
+        Ok(FormatterInstance { store, bindings, label: component.label(), columns: 0, parsed_in: 0, parsed_out: 0 })
     }
 
     /// Starts a chunk and returns the file's opening bytes.
@@ -64,6 +69,7 @@ impl FormatterInstance {
     /// Starts parsing a chunk of `table`.
     pub fn parse_start(&mut self, runtime: &Runtime, table: &types::Table, config: &str) -> Result<(), StageError> {
         self.columns = table.columns.len();
+        (self.parsed_in, self.parsed_out) = (0, 0);
         call!(self, runtime, call_parse_start, table, config)
     }
 
@@ -71,14 +77,19 @@ impl FormatterInstance {
     pub fn parse(&mut self, runtime: &Runtime, input: &[u8]) -> Result<Batch, StageError> {
         let batch = call!(self, runtime, call_parse, input)?;
         let batch = self.checked(from_wit(batch))?;
-        runtime.check_output(&self.label, input.len(), batch.data_bytes())?;
+        self.parsed_in += input.len();
+        self.parsed_out += batch.data_bytes();
+        runtime.check_output(&self.label, self.parsed_in, self.parsed_out)?;
         Ok(batch)
     }
 
     /// Ends parsing; returns the remaining rows.
     pub fn parse_end(&mut self, runtime: &Runtime) -> Result<Batch, StageError> {
         let batch = call!(self, runtime, call_parse_end)?;
-        self.checked(from_wit(batch))
+        let batch = self.checked(from_wit(batch))?;
+        self.parsed_out += batch.data_bytes();
+        runtime.check_output(&self.label, self.parsed_in, self.parsed_out)?;
+        Ok(batch)
     }
 
     fn checked(&self, batch: Batch) -> Result<Batch, StageError> {

@@ -13,6 +13,7 @@ pub mod builtin;
 pub mod bytes;
 pub mod cache;
 pub mod formatter;
+pub mod keyed;
 pub mod row;
 mod sandbox;
 

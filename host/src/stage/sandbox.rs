@@ -16,10 +16,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 use super::cache::CompileCache;
+use super::keyed::MaskKey;
 use super::{Compiled, ComponentRef, StageError, World};
 
 /// How often the epoch advances: the granularity of the CPU limit.
@@ -71,17 +72,20 @@ impl LinkPolicy {
     /// How `component check` shows it.
     pub fn describe(self) -> &'static str {
         match self {
-            LinkPolicy::Declared => "declared by sluice:pipeline (types only)",
+            LinkPolicy::Declared => "declared by the world: provided by sluice",
             LinkPolicy::TrapOnUse => "not provided: traps if called",
             LinkPolicy::Refused => "refused: sluice will not load this component",
         }
     }
 }
 
-/// The policy for an import name such as `wasi:sockets/tcp@0.2.6`.
-pub fn import_policy(name: &str) -> LinkPolicy {
+/// The policy for an import name such as `wasi:sockets/tcp@0.2.6`, for a
+/// component used as `world`.
+pub fn import_policy(name: &str, world: World) -> LinkPolicy {
     const TRAP_ON_USE: [&str; 5] = ["wasi:cli/", "wasi:io/", "wasi:filesystem/", "wasi:clocks/", "wasi:random/"];
-    if name.starts_with("sluice:pipeline/types@") {
+    if name.starts_with("sluice:pipeline/types@0.1.0")
+        || (world == World::RowTransform && name.starts_with("sluice:pipeline/keyed@0.1.0"))
+    {
         LinkPolicy::Declared
     } else if TRAP_ON_USE.iter().any(|prefix| name.starts_with(prefix)) {
         LinkPolicy::TrapOnUse
@@ -90,9 +94,11 @@ pub fn import_policy(name: &str) -> LinkPolicy {
     }
 }
 
-/// What a store carries: its limits.
+/// What a store carries: its limits and, for row transforms, the masking
+/// key behind the `keyed` import.
 pub struct StoreData {
     limits: StoreLimits,
+    pub(crate) key: Option<Arc<MaskKey>>,
 }
 
 /// A compiled component ready to instantiate.
@@ -105,6 +111,7 @@ pub(crate) struct Loaded {
 pub struct Runtime {
     engine: Engine,
     limits: Limits,
+    key: Option<Arc<MaskKey>>,
     cache: CompileCache,
     compiled: Compiled,
 }
@@ -112,6 +119,11 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine and starts the epoch ticker.
     pub fn new(limits: Limits) -> anyhow::Result<Arc<Self>> {
+        Self::with_key(limits, None)
+    }
+
+    /// Like [`Runtime::new`], with a masking key for the `keyed` import.
+    pub fn with_key(limits: Limits, key: Option<MaskKey>) -> anyhow::Result<Arc<Self>> {
         let mut config = Config::new();
         config
             .wasm_component_model(true)
@@ -131,7 +143,13 @@ impl Runtime {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-        Ok(Arc::new(Runtime { engine, limits, cache: CompileCache::from_env(), compiled: Compiled::default() }))
+        Ok(Arc::new(Runtime {
+            engine,
+            limits,
+            key: key.map(Arc::new),
+            cache: CompileCache::from_env(),
+            compiled: Compiled::default(),
+        }))
     }
 
     /// Compiles (or fetches from cache) `component` once per run and links
@@ -148,7 +166,7 @@ impl Runtime {
             .component_type()
             .imports(&self.engine)
             .map(|(name, _)| name)
-            .filter(|name| import_policy(name) == LinkPolicy::Refused)
+            .filter(|name| import_policy(name, component.world) == LinkPolicy::Refused)
             .map(str::to_owned)
             .collect();
         if !refused.is_empty() {
@@ -158,6 +176,13 @@ impl Runtime {
             });
         }
         let mut linker = Linker::<StoreData>::new(&self.engine);
+        if component.world == World::RowTransform {
+            super::bindings::row::sluice::pipeline::keyed::add_to_linker::<StoreData, HasSelf<StoreData>>(
+                &mut linker,
+                |data| data,
+            )
+            .map_err(load_err)?;
+        }
         linker.define_unknown_imports_as_traps(&compiled).map_err(load_err)?;
         let pre = linker.instantiate_pre(&compiled).map_err(load_err)?;
         let loaded = Arc::new(Loaded { pre });
@@ -220,7 +245,7 @@ impl Runtime {
             .instances(16)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.engine, StoreData { limits });
+        let mut store = Store::new(&self.engine, StoreData { limits, key: self.key.clone() });
         store.limiter(|data| &mut data.limits);
         self.arm(&mut store);
         store
@@ -249,7 +274,10 @@ mod tests {
 
     #[test]
     fn imports_are_trapped_declared_or_refused_by_interface() {
-        assert_eq!(import_policy("sluice:pipeline/types@0.1.0"), LinkPolicy::Declared);
+        let row = World::RowTransform;
+        assert_eq!(import_policy("sluice:pipeline/types@0.1.0", row), LinkPolicy::Declared);
+        assert_eq!(import_policy("sluice:pipeline/keyed@0.1.0", row), LinkPolicy::Declared);
+        assert_eq!(import_policy("sluice:pipeline/keyed@0.1.0", World::Formatter), LinkPolicy::Refused);
         for name in [
             "wasi:cli/environment@0.2.6",
             "wasi:io/streams@0.2.0",
@@ -257,7 +285,7 @@ mod tests {
             "wasi:clocks/wall-clock@0.2.6",
             "wasi:random/insecure-seed@0.2.6",
         ] {
-            assert_eq!(import_policy(name), LinkPolicy::TrapOnUse, "{name}");
+            assert_eq!(import_policy(name, row), LinkPolicy::TrapOnUse, "{name}");
         }
         for name in [
             "wasi:sockets/tcp@0.2.6",
@@ -265,7 +293,7 @@ mod tests {
             "evil:net/exfiltrate",
             "sluice:pipeline/other@0.1.0",
         ] {
-            assert_eq!(import_policy(name), LinkPolicy::Refused, "{name}");
+            assert_eq!(import_policy(name, row), LinkPolicy::Refused, "{name}");
         }
     }
 }
