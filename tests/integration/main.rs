@@ -17,3 +17,7 @@ mod restore;
 mod cli;
 // One snapshot for every worker: a concurrent writer cannot tear the dump.
 mod consistency;
+// Hostile components are contained: files, sockets, env, clocks, CPU, memory, stack, output; component check.
+mod sandbox;
+// The authoring guide's example component is the crate it shows, and does what it says.
+mod authoring;

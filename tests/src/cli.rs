@@ -103,6 +103,55 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    let (child, command) = spawn(args, &[]);
+    wait_with_limit(child, command, |_| {})
+}
+
+/// Like [`run`], with extra environment variables set for the process.
+pub fn run_with_env<I, S>(args: I, env: &[(&str, &OsStr)]) -> RunOutput
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let (child, command) = spawn(args, env);
+    wait_with_limit(child, command, |_| {})
+}
+
+/// Like [`run`], and also returns the process's peak resident set size in
+/// bytes (`VmHWM` of `/proc/<pid>/status`, Linux only), read every time the
+/// process is polled (every 10 ms). Polling is enough: `VmHWM` is a
+/// high-water mark, so any read reports the peak so far, and reading late
+/// can only miss growth in the last few milliseconds before exit.
+pub fn run_measuring_peak_rss<I, S>(args: I) -> (RunOutput, u64)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let (child, command) = spawn(args, &[]);
+    let mut peak = 0;
+    let output = wait_with_limit(child, command, |pid| {
+        if let Some(hwm) = peak_rss(pid) {
+            peak = peak.max(hwm);
+        }
+    });
+    (output, peak)
+}
+
+/// `VmHWM` of a live process, in bytes; `None` once it has exited (a zombie
+/// has no memory lines) or where `/proc` does not exist.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Starts `sluice ARGS…` with piped output; returns it and its command line.
+fn spawn<I, S>(args: I, env: &[(&str, &OsStr)]) -> (Child, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
     let command = std::iter::once(OsStr::new("sluice"))
         .chain(args.iter().map(|a| a.as_os_str()))
@@ -110,11 +159,12 @@ where
         .collect::<Vec<_>>()
         .join(" ");
     let child = sluice_command(&args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {command}: {e}"));
-    wait_with_limit(child, command)
+    (child, command)
 }
 
 fn timeout() -> Duration {
@@ -125,7 +175,9 @@ fn timeout() -> Duration {
         .unwrap_or(DEFAULT_TIMEOUT)
 }
 
-fn wait_with_limit(mut child: Child, command: String) -> RunOutput {
+/// Waits for `child`, calling `on_poll(pid)` every time it is found still
+/// running, and kills it (failing the test) past the time limit.
+fn wait_with_limit(mut child: Child, command: String, mut on_poll: impl FnMut(u32)) -> RunOutput {
     // Drain both pipes on their own threads so a chatty child never blocks.
     let stdout = drain(child.stdout.take().expect("stdout is piped"));
     let stderr = drain(child.stderr.take().expect("stderr is piped"));
@@ -134,6 +186,7 @@ fn wait_with_limit(mut child: Child, command: String) -> RunOutput {
         if let Some(status) = child.try_wait().expect("wait for sluice") {
             break status;
         }
+        on_poll(child.id());
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();

@@ -1,0 +1,297 @@
+//! The sandbox holds: each hostile component of `components/hostile/` (files,
+//! sockets, environment, clocks, endless loops, memory hoarding, deep
+//! recursion, oversized or malformed output, panics) fails its dump with
+//! exit 1 and a first error line that names the component, its digest, the
+//! table and the chunk; no manifest is written, and the next dump of the same
+//! database works. `sluice component check` finds the same faults without a
+//! database, and a corrupt compile cache is never trusted.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sluice_tests::{
+    DumpDir, RunOutput, TestDb, assert_same_database, component_wasm, dump, restore_into, run, run_measuring_peak_rss,
+    run_with_env, short_sha256,
+};
+
+/// `--memory-limit` of the contained dumps: small, so hoarding fails fast.
+const MEMORY_LIMIT: &str = "64MiB";
+/// `--cpu-limit` of the contained dumps: short, so spinning fails fast.
+const CPU_LIMIT: &str = "2s";
+/// How big the sluice process may grow while a component hoards memory
+/// under [`MEMORY_LIMIT`] on two workers.
+const PEAK_RSS_LIMIT: u64 = 400 << 20;
+
+/// Words (matched case-insensitively) the failure of each hostile component
+/// must mention: the limit that stopped it, or the WASI interface it called.
+const REASONS: [(&str, &[&str]); 11] = [
+    ("hostile_file", &["trapped", "wasi:filesystem"]),
+    ("hostile_socket", &["wasi:sockets"]),
+    ("hostile_env", &["trapped", "wasi:cli/environment"]),
+    ("hostile_clock", &["trapped", "wasi:clocks"]),
+    ("hostile_spin", &["CPU time limit"]),
+    ("hostile_memory", &["memory"]),
+    ("hostile_recursion", &["stack"]),
+    ("hostile_huge", &["output"]),
+    ("hostile_panic", &["trapped"]),
+    ("hostile_rows", &["rows"]),
+    ("hostile_offsets", &["offset"]),
+];
+
+/// The built-in components and the world each implements.
+const BUILTINS: [(&str, &str); 5] = [
+    ("identity", "row-transform"),
+    ("copy", "formatter"),
+    ("csv", "formatter"),
+    ("zstd", "byte-transform"),
+    ("gzip", "byte-transform"),
+];
+
+fn reasons(component: &str) -> &'static [&'static str] {
+    REASONS.iter().find(|(name, _)| *name == component).map(|(_, words)| *words).expect("a hostile component")
+}
+
+/// The words of `words` that `text` does not contain, ignoring case.
+fn missing<'a>(text: &str, words: &[&'a str]) -> Vec<&'a str> {
+    let text = text.to_lowercase();
+    words.iter().copied().filter(|w| !text.contains(&w.to_lowercase())).collect()
+}
+
+/// A database holding `public.t (id int primary key, name text)` with 100 rows.
+fn hundred_rows() -> TestDb {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE public.t (id int PRIMARY KEY, name text); \
+         INSERT INTO public.t SELECT i, 'name ' || i FROM generate_series(1, 100) AS i",
+    );
+    db
+}
+
+/// One dump of `public.t` through a hostile component, and what it left.
+struct HostileDump {
+    component: String,
+    db: TestDb,
+    wasm: PathBuf,
+    dir: DumpDir,
+    out: RunOutput,
+    peak_rss: u64,
+}
+
+impl HostileDump {
+    /// `sluice dump` of a fresh 100-row `public.t` through `component` on
+    /// two workers, with [`CPU_LIMIT`] and the given memory limit.
+    fn run(component: &str, memory_limit: &str) -> Self {
+        let db = hundred_rows();
+        let wasm = component_wasm(component);
+        let dir = DumpDir::new();
+        let transform = format!("public.t={}", wasm.display());
+        let args = ["dump", db.url(), "--out", dir.arg(), "--transform", &transform, "-j", "2"];
+        let limits = ["--cpu-limit", CPU_LIMIT, "--memory-limit", memory_limit];
+        let (out, peak_rss) = run_measuring_peak_rss(args.iter().chain(&limits));
+        HostileDump { component: component.to_owned(), db, wasm, dir, out, peak_rss }
+    }
+
+    /// Exit 1; a first stderr line naming the component file and the first
+    /// 12 hex digits of its SHA-256; stderr mentioning the component's
+    /// [`REASONS`]; no manifest; and a plain dump of the same database
+    /// succeeding right after.
+    #[track_caller]
+    fn assert_contained(&self) -> &Self {
+        let out = &self.out;
+        out.assert_code(1);
+        self.assert_first_line_names(&[format!("{}.wasm", self.component), short_sha256(&self.wasm)]);
+        let absent = missing(&out.stderr, reasons(&self.component));
+        assert!(absent.is_empty(), "stderr does not mention {absent:?}\n{out}");
+        assert!(!self.dir.manifest_path().exists(), "a failed dump left a manifest.json\n{out}");
+        dump(&self.db, &[]);
+        self
+    }
+
+    /// The first stderr line also names the table and the chunk that failed.
+    #[track_caller]
+    fn assert_blames_the_chunk(&self) -> &Self {
+        self.assert_first_line_names(&["public.t".to_owned(), "chunk 0".to_owned()]);
+        self
+    }
+
+    #[track_caller]
+    fn assert_first_line_names(&self, needles: &[String]) {
+        let first = self.out.stderr.lines().next().unwrap_or_default();
+        for needle in needles {
+            assert!(first.contains(needle.as_str()), "the first stderr line does not name {needle:?}\n{}", self.out);
+        }
+    }
+}
+
+/// Dumps through `component` with the usual limits and asserts the failure
+/// was contained in chunk 0; returns the peak RSS of the failed dump.
+#[track_caller]
+fn assert_contained(component: &str) -> u64 {
+    let dump = HostileDump::run(component, MEMORY_LIMIT);
+    dump.assert_contained().assert_blames_the_chunk();
+    dump.peak_rss
+}
+
+#[test]
+fn a_component_reading_a_file_is_contained() {
+    assert_contained("hostile_file");
+}
+
+#[test]
+fn a_component_importing_sockets_is_refused_before_reading_data() {
+    let dump = HostileDump::run("hostile_socket", MEMORY_LIMIT);
+    dump.assert_contained();
+    let data = dump.dir.path().join("data");
+    let written: Vec<_> = fs::read_dir(&data).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(written.is_empty(), "a refused component still let data through: {written:?}\n{}", dump.out);
+}
+
+#[test]
+fn a_component_reading_the_environment_is_contained() {
+    assert_contained("hostile_env");
+}
+
+#[test]
+fn a_component_reading_the_clock_is_contained() {
+    assert_contained("hostile_clock");
+}
+
+#[test]
+fn a_component_that_never_returns_is_stopped_by_the_cpu_limit() {
+    assert_contained("hostile_spin");
+}
+
+#[test]
+fn a_component_hoarding_memory_is_stopped_by_the_memory_limit() {
+    let peak = assert_contained("hostile_memory");
+    assert!(peak > 0, "the peak RSS of the dump was never read from /proc");
+    assert!(peak < PEAK_RSS_LIMIT, "sluice grew to {} MiB while a component hoarded memory", peak >> 20);
+}
+
+#[test]
+fn a_component_recursing_without_end_is_stopped_by_the_stack_limit() {
+    assert_contained("hostile_recursion");
+}
+
+#[test]
+fn a_component_returning_far_more_bytes_than_it_got_is_stopped_by_the_output_limit() {
+    // 256MiB (the default), not MEMORY_LIMIT: the ~64 MiB answer must fit in
+    // the component's memory for the output limit, not the memory limit, to
+    // be what stops it.
+    HostileDump::run("hostile_huge", "256MiB").assert_contained().assert_blames_the_chunk();
+}
+
+#[test]
+fn a_panicking_component_is_contained() {
+    assert_contained("hostile_panic");
+}
+
+#[test]
+fn a_component_returning_more_rows_than_it_got_is_rejected() {
+    assert_contained("hostile_rows");
+}
+
+#[test]
+fn a_component_returning_offsets_past_its_data_is_rejected() {
+    assert_contained("hostile_offsets");
+}
+
+/// `sluice component check FILE`.
+fn check(path: &Path) -> RunOutput {
+    run([OsStr::new("component"), OsStr::new("check"), path.as_os_str()])
+}
+
+#[test]
+fn component_check_accepts_every_builtin_and_names_its_world() {
+    for (name, world) in BUILTINS {
+        let out = check(&component_wasm(name));
+        out.assert_success();
+        let absent = missing(&out.stdout, &[world, "sluice:pipeline@0.1.0"]);
+        assert!(absent.is_empty(), "component check of {name} does not name {absent:?}\n{out}");
+    }
+}
+
+#[test]
+fn component_check_finds_what_each_hostile_component_does() {
+    let mut report = String::new();
+    for (name, words) in REASONS {
+        let out = check(&component_wasm(name));
+        let absent = missing(&format!("{}\n{}", out.stdout, out.stderr), words);
+        if out.code != Some(1) || !absent.is_empty() {
+            report.push_str(&format!("{name}: expected exit 1 mentioning {words:?} (missing {absent:?})\n{out}\n\n"));
+        }
+    }
+    assert!(report.is_empty(), "component check missed hostile components:\n{report}");
+}
+
+#[test]
+fn component_check_of_a_file_that_is_not_wasm_fails_saying_so() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let text = dir.path().join("notes.wasm");
+    fs::write(&text, "just some text\n").expect("write notes.wasm");
+    check(&text).assert_code(1).assert_stderr_contains("not a WebAssembly component");
+}
+
+#[test]
+fn component_check_of_a_missing_file_is_bad_input() {
+    check(Path::new("/nonexistent/component.wasm"))
+        .assert_code(2)
+        .assert_stderr_contains("/nonexistent/component.wasm");
+}
+
+/// Every compiled component (`*.cwasm`) under `dir`, recursively.
+fn cwasm_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).expect("list the cache directory").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(cwasm_files(&path));
+        } else if path.extension().is_some_and(|e| e == "cwasm") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Turns a cache entry's bytes into a damaged entry.
+type Corruption = fn(&[u8]) -> Vec<u8>;
+
+#[test]
+fn a_corrupt_compile_cache_entry_is_ignored() {
+    let db = hundred_rows();
+    let cache = tempfile::tempdir().expect("temporary cache directory");
+    let dump_with_cache = || {
+        let dir = DumpDir::new();
+        let args = ["dump", db.url(), "--out", dir.arg(), "--transform", "public.t=identity"];
+        run_with_env(args, &[("SLUICE_CACHE_DIR", cache.path().as_os_str())]).assert_success();
+        run(["verify", dir.arg()]).assert_success();
+        let target = TestDb::new();
+        restore_into(&dir, &target, &[]).assert_success();
+        assert_same_database(&db, &target);
+    };
+    dump_with_cache();
+    // Each corruption replaces every entry; each dump must recompile and
+    // rewrite them, so the next corruption finds them again.
+    let corruptions: [(&str, Corruption); 3] = [
+        ("garbage", |_| b"this is not a compiled component".repeat(64)),
+        ("truncated", |entry| entry[..entry.len() / 2].to_vec()),
+        // An entry is `sha256(payload) ‖ payload` (host/src/stage/cache.rs):
+        // this one passes the digest check, so only wasmtime's own checks
+        // stand between it and the engine.
+        ("garbage under a matching digest", |_| {
+            use sha2::{Digest, Sha256};
+            let payload = b"\x7fELF not really".repeat(64);
+            [Sha256::digest(&payload).as_slice(), &payload].concat()
+        }),
+    ];
+    for (what, corrupt) in corruptions {
+        let entries = cwasm_files(cache.path());
+        assert!(!entries.is_empty(), "no *.cwasm under {} before the {what} run", cache.path().display());
+        for entry in &entries {
+            let bytes = fs::read(entry).expect("read a cache entry");
+            fs::write(entry, corrupt(&bytes)).expect("corrupt a cache entry");
+        }
+        dump_with_cache();
+    }
+}
