@@ -79,11 +79,12 @@ fn upper_configured_in_the_config_file_upper_cases_names_and_drops_rows_without_
 }
 
 #[test]
-fn upper_configured_with_an_unknown_column_fails_the_dump_naming_it() {
+fn upper_configured_with_an_unknown_column_is_bad_input_naming_it() {
     let (_config_dir, config) = config_file(r#"{ upper = "nickname" }"#);
     let dir = DumpDir::new();
     run(["dump", people().url(), "--out", dir.arg(), "--config", &config])
-        .assert_code(1)
+        // invalid-config is bad input (exit 2), like an unreadable config file.
+        .assert_code(2)
         .assert_stderr_contains("nickname");
     assert!(!dir.manifest_path().exists());
 }
