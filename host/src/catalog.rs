@@ -69,6 +69,10 @@ pub struct Table {
     pub bytes: u64,
     /// Parent when this table is a partition, as `schema.table`.
     pub partition_of: Option<String>,
+    /// Column sets that must stay unique (primary key, unique constraints
+    /// and unique indexes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique: Vec<Vec<String>>,
 }
 
 impl Table {
@@ -76,6 +80,19 @@ impl Table {
     pub fn qualified(&self) -> String {
         format!("{}.{}", self.schema, self.name)
     }
+}
+
+/// A foreign key: `columns` of `table` reference `ref_columns` of `ref_table`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Referencing table (schema, name).
+    pub table: (String, String),
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table (schema, name).
+    pub ref_table: (String, String),
+    /// Referenced columns, pairwise with `columns`.
+    pub ref_columns: Vec<String>,
 }
 
 /// A sequence and its value, read in the dump's snapshot.
@@ -104,6 +121,8 @@ pub struct Catalog {
     pub schema_only: Vec<(String, String)>,
     /// Sequences, selection applied.
     pub sequences: Vec<Sequence>,
+    /// Foreign keys between tables with data.
+    pub foreign_keys: Vec<ForeignKey>,
     /// Whether include globs were given (schema then lists tables one by one).
     pub include_given: bool,
     /// Tables the selection left out, as (schema, table).

@@ -113,6 +113,7 @@ fn synthetic() -> (Table, Batch) {
         estimated_rows: 3,
         bytes: 0,
         partition_of: None,
+        unique: Vec::new(),
     };
     let mut batch = Batch { rows: rows.len() as u32, columns: (0..columns.len()).map(|_| ColumnData::new()).collect() };
     for row in &rows {

@@ -12,7 +12,7 @@ use crate::db::{DbUrl, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::progress::ProgressMode;
 use crate::select::{Glob, Selection};
-use crate::stage::{ComponentRef, Limits, World};
+use crate::stage::{ComponentRef, Limits, MaskKey, World};
 
 /// Parallel, table-level dump and restore through sandboxed WebAssembly stages.
 #[derive(Debug, Parser)]
@@ -340,6 +340,12 @@ pub struct DumpJob {
     pub stages: StagesMode,
     /// Sandbox limits.
     pub limits: Limits,
+    /// The config file (masking rules are planned against the catalog).
+    pub config: Config,
+    /// The masking key, when the config masks or samples and it is set.
+    pub key: Option<MaskKey>,
+    /// The environment variable the key comes from.
+    pub key_env: String,
     /// Print the plan as JSON (plan command only).
     pub json: bool,
 }
@@ -452,6 +458,9 @@ impl Cli {
                     chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
                     stages: StagesMode::Auto,
                     limits: Limits::default(),
+                    key: None,
+                    key_env: key_env(&config),
+                    config,
                     json: args.json,
                 }))
             }
@@ -488,8 +497,32 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
         stages: args.stages,
         limits: resolve_limits(&args.limits, &config)?,
+        key: mask_key(&config)?,
+        key_env: key_env(&config),
+        config,
         json: false,
     })
+}
+
+/// The variable holding the masking key.
+fn key_env(config: &Config) -> String {
+    config.mask.key_env.clone().unwrap_or_else(|| "SLUICE_MASK_KEY".to_owned())
+}
+
+/// Reads the masking key from its environment variable when the config
+/// masks or samples. Its absence is only an error once the plan shows a
+/// rule needs it; its value is never printed.
+fn mask_key(config: &Config) -> Result<Option<MaskKey>, Failure> {
+    if !crate::masking::configured(config) {
+        return Ok(None);
+    }
+    let name = key_env(config);
+    match std::env::var_os(&name) {
+        None => Ok(None),
+        Some(secret) => MaskKey::from_secret(secret.as_encoded_bytes())
+            .map(Some)
+            .map_err(|e| Failure::usage(format!("{e} (from {name})"))),
+    }
 }
 
 /// Sandbox limits: defaults, then the config's `[limits]`, then flags.

@@ -11,6 +11,22 @@
 //! transform = "identity"     # or a list; built-in name or path to .wasm
 //! config = { any = "value" } # handed to the components' start, as JSON
 //!
+//! [mask]                     # masking (see `masking`)
+//! key_env = "SLUICE_MASK_KEY"
+//! unmapped = "keep"          # or "fail"
+//!
+//! [[table]]
+//! match = "public.customer"
+//! mask = { email = "email", customer_id = { rule = "ff1", min = 1, max = 999999 } }
+//! keep = ["store_id"]
+//! filter = "active = 1"      # and/or sample = 0.25, follow_fks = true
+//!
+//! [[fk]]                     # declared foreign keys, for masking
+//! table = "public.rental"
+//! columns = ["customer_id"]
+//! references = "public.customer"
+//! ref_columns = ["customer_id"]
+//!
 //! [limits]                   # sandbox limits; flags win
 //! memory = "256MiB"
 //! cpu = "10s"
@@ -45,6 +61,66 @@ pub struct Config {
     /// Sandbox limits for every component instance.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Masking defaults and the key's source.
+    #[serde(default)]
+    pub mask: MaskSection,
+    /// Declared ("virtual") foreign keys, added to the catalog's for masking.
+    #[serde(default)]
+    pub fk: Vec<VirtualForeignKey>,
+}
+
+/// `[mask]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskSection {
+    /// Environment variable holding the secret (default `SLUICE_MASK_KEY`).
+    pub key_env: Option<String>,
+    /// Default for tables' `unmapped`.
+    pub unmapped: Option<Unmapped>,
+}
+
+/// What happens to a masked table's columns that no rule names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    /// They pass through unchanged.
+    Keep,
+    /// The dump refuses to start: every column needs a rule or a `keep`.
+    Fail,
+}
+
+/// `[[fk]]`: `columns` of `table` reference `ref_columns` of `references`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualForeignKey {
+    /// `schema.table` holding the referencing columns.
+    pub table: String,
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// `schema.table` referenced.
+    pub references: String,
+    /// Referenced columns, pairwise.
+    pub ref_columns: Vec<String>,
+}
+
+/// `allow_collisions = true` or a list of columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Collisions {
+    /// Every column of the table (or none).
+    All(bool),
+    /// These columns.
+    Columns(Vec<String>),
+}
+
+impl Collisions {
+    /// Whether masking `column` may create duplicates.
+    pub fn allows(&self, column: &str) -> bool {
+        match self {
+            Collisions::All(all) => *all,
+            Collisions::Columns(columns) => columns.iter().any(|c| c == column),
+        }
+    }
 }
 
 /// `[limits]`: the same limits as the `--memory-limit`, `--cpu-limit`,
@@ -76,6 +152,23 @@ pub struct TableRule {
     pub transform: Transforms,
     /// Config handed to the components, serialized as JSON.
     pub config: Option<toml::Table>,
+    /// Masking rules: column = "rule" or column = { rule = "…", params… }.
+    pub mask: Option<toml::Table>,
+    /// Columns of a masked table passed through unchanged.
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Overrides `[mask] unmapped` for these tables.
+    pub unmapped: Option<Unmapped>,
+    /// Rows are kept where this expression is true.
+    pub filter: Option<String>,
+    /// Keep this deterministic fraction of rows (by keyed hash of the key).
+    pub sample: Option<f64>,
+    /// Allow a rule that may create duplicates on a unique column.
+    pub allow_collisions: Option<Collisions>,
+    /// Sample dependent tables with the same keyed hash, so children of
+    /// dropped rows are dropped too.
+    #[serde(default)]
+    pub follow_fks: bool,
 }
 
 /// One component name or a list of them.
@@ -103,6 +196,11 @@ impl Transforms {
 }
 
 impl TableRule {
+    /// Whether this rule masks, filters or samples.
+    pub fn is_masking(&self) -> bool {
+        self.mask.is_some() || self.filter.is_some() || self.sample.is_some()
+    }
+
     /// The rule's component config as JSON text (empty when none).
     pub fn config_json(&self) -> anyhow::Result<String> {
         match &self.config {

@@ -21,10 +21,12 @@ use crate::db::Engine;
 use crate::db::postgres::{read, schema, snapshot::Coordinator};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
+use crate::masking::{self, MaskPlan, TableMasking};
 use crate::plan::{self, Chunk};
 use crate::progress::Progress;
 use crate::sink::{chunk_file_name, file::hash_file};
-use crate::stage::{ComponentRef, ComponentSource, Instances, Runtime, World};
+use crate::stage::row::wit_table;
+use crate::stage::{ComponentRef, ComponentSource, Instances, Runtime, StageError, World};
 use crate::worker::{self, ChunkJob, ChunkOutcome, Piece, TablePipeline};
 
 /// `sluice dump`.
@@ -34,13 +36,15 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let started_at = manifest::now();
     let clock = Instant::now();
     let progress = Progress::new(job.progress);
-    let runtime = Runtime::new(job.limits).job_err()?;
 
     let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
     coordinator.lock(&catalog.tables).await.job_err()?;
-    let pipelines = pipelines(&catalog.tables, &job).job_err()?;
+    let masking = mask_plan(&job, &catalog)?;
+    let runtime = Runtime::with_key(job.limits, job.key.clone()).job_err()?;
+    let pipelines = pipelines(&catalog.tables, &job, &masking).job_err()?;
     runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
+    check_row_stages(&runtime, &catalog.tables, &pipelines)?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     tracing::info!(tables = catalog.tables.len(), chunks = chunks.len(), snapshot = %coordinator.snapshot_id, "Plan ready.");
 
@@ -57,7 +61,8 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let (outcomes, ()) = tokio::try_join!(data, schema).job_err()?;
     coordinator.finish().await.job_err()?;
 
-    let manifest = assemble(&job, &catalog, &tables, &pipelines, outcomes, started_at, snapshot_id).job_err()?;
+    let manifest =
+        assemble(&job, &catalog, &tables, &pipelines, &masking, outcomes, started_at, snapshot_id).job_err()?;
     manifest.store(&job.out).job_err()?;
     summary(&manifest, clock.elapsed());
     Ok(())
@@ -69,7 +74,8 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
     coordinator.finish().await.job_err()?;
-    let pipelines = pipelines(&catalog.tables, &job).job_err()?;
+    let masking = mask_plan(&job, &catalog)?;
+    let pipelines = pipelines(&catalog.tables, &job, &masking).job_err()?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     if job.json {
         let tables: Vec<_> = catalog
@@ -131,20 +137,81 @@ fn prepare_out_dir(out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The stage chain for every table.
-fn pipelines(tables: &[Table], job: &DumpJob) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
+/// The masking plan, checked: a rule that needs the key fails here when the
+/// key is missing, before any data is read.
+fn mask_plan(job: &DumpJob, catalog: &Catalog) -> Result<MaskPlan, Failure> {
+    if !masking::configured(&job.config) {
+        return Ok(MaskPlan { tables: vec![TableMasking::default(); catalog.tables.len()], warnings: vec![] });
+    }
+    let plan = masking::plan(&job.config, catalog).usage_err()?;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if plan.needs_key() && job.key.is_none() && !job.out.as_os_str().is_empty() {
+        return Err(Failure::usage(format!(
+            "masking needs a key: set the environment variable {} to a secret of at least 16 bytes",
+            job.key_env
+        )));
+    }
+    Ok(plan)
+}
+
+/// Starts every table's row stages once, before any data is read, so a
+/// component that rejects its config (unknown rule, bad filter) stops the
+/// dump with exit 2 instead of failing midway.
+fn check_row_stages(runtime: &Runtime, tables: &[Table], pipelines: &[Arc<TablePipeline>]) -> Result<(), Failure> {
+    let mut instances = Instances::default();
+    for (table, pipeline) in tables.iter().zip(pipelines) {
+        let mut wit = wit_table(table, Engine::Postgres);
+        for (component, config) in &pipeline.rows {
+            let started = instances.row(runtime, component).and_then(|stage| stage.start(runtime, &wit, config));
+            match started {
+                Ok(columns) => wit.columns = columns,
+                Err(e @ StageError::Reported { .. }) if e.to_string().contains("invalid config") => {
+                    return Err(Failure::Usage(anyhow!("table {}: {e}", table.qualified())));
+                }
+                Err(e) => return Err(Failure::Job(anyhow!("table {}: {e}", table.qualified()))),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stage chain for every table: filter (on original values), mask,
+/// then `--transform` components, then the formatter and the codec.
+fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
     let formatter = ComponentRef::builtin(job.format.name(), World::Formatter)?;
     let codec =
         job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
+    let filter = masking
+        .tables
+        .iter()
+        .any(|t| t.filter.is_some())
+        .then(|| ComponentRef::builtin("filter", World::RowTransform))
+        .transpose()?;
+    let mask = masking
+        .tables
+        .iter()
+        .any(|t| t.mask.is_some())
+        .then(|| ComponentRef::builtin("mask", World::RowTransform))
+        .transpose()?;
     Ok(tables
         .iter()
-        .map(|table| {
-            let rows: Vec<(ComponentRef, String)> = job
-                .transforms
-                .iter()
-                .filter(|rule| rule.glob.matches(&table.schema, &table.name))
-                .map(|rule| (rule.component.clone(), rule.config.clone()))
-                .collect();
+        .zip(&masking.tables)
+        .map(|(table, masked)| {
+            let mut rows: Vec<(ComponentRef, String)> = Vec::new();
+            if let (Some(c), Some(config)) = (&filter, &masked.filter) {
+                rows.push((c.clone(), config.clone()));
+            }
+            if let (Some(c), Some(config)) = (&mask, &masked.mask) {
+                rows.push((c.clone(), config.clone()));
+            }
+            rows.extend(
+                job.transforms
+                    .iter()
+                    .filter(|rule| rule.glob.matches(&table.schema, &table.name))
+                    .map(|rule| (rule.component.clone(), rule.config.clone())),
+            );
             let native = job.stages == StagesMode::Auto;
             Arc::new(TablePipeline {
                 passthrough: native && rows.is_empty() && job.format == Format::Copy,
@@ -261,11 +328,13 @@ async fn dump_chunk(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     job: &DumpJob,
     catalog: &Catalog,
     tables: &[Arc<Table>],
     pipelines: &[Arc<TablePipeline>],
+    masking: &MaskPlan,
     outcomes: Outcomes,
     started_at: String,
     snapshot_id: String,
@@ -301,6 +370,8 @@ fn assemble(
             rows: records.iter().map(|c| c.rows).sum(),
             bytes: records.iter().map(|c| c.bytes).sum(),
             stages: pipelines[i].records(),
+            masked: masking.tables[i].rules.clone(),
+            filtered: masking.tables[i].filter.is_some(),
             chunks: records,
         });
     }
@@ -341,6 +412,7 @@ fn assemble(
         tables: entries,
         sequences: catalog.sequences.clone(),
         components,
+        mask_key_env: job.key.as_ref().map(|_| job.key_env.clone()),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod dump;
 pub mod error;
 pub mod inspect;
 pub mod manifest;
+pub mod masking;
 pub mod plan;
 pub mod progress;
 pub mod restore;

@@ -44,6 +44,9 @@ pub struct Manifest {
     pub sequences: Vec<Sequence>,
     /// Every wasm component any stage used, once each.
     pub components: Vec<ComponentRecord>,
+    /// The environment variable the masking key came from (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask_key_env: Option<String>,
 }
 
 /// Source database.
@@ -99,6 +102,12 @@ pub struct TableEntry {
     pub bytes: u64,
     /// The stage chain that produced the files, in pipeline order.
     pub stages: Vec<StageRecord>,
+    /// Masked columns and the rule each got (after foreign-key propagation).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub masked: std::collections::BTreeMap<String, String>,
+    /// Whether a filter or sample dropped rows on the way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
     /// Chunk files in chunk order.
     pub chunks: Vec<ChunkRecord>,
 }

@@ -80,6 +80,7 @@ mod tests {
             estimated_rows: -1,
             bytes,
             partition_of: None,
+            unique: Vec::new(),
         }
     }
 

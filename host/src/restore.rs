@@ -301,5 +301,6 @@ pub fn entry_table(entry: &TableEntry) -> crate::catalog::Table {
         estimated_rows: entry.rows as i64,
         bytes: entry.bytes,
         partition_of: None,
+        unique: Vec::new(),
     }
 }

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
 use super::types::column_kind;
-use crate::catalog::{Catalog, Column, Sequence, Table};
+use crate::catalog::{Catalog, Column, ForeignKey, Sequence, Table};
 use crate::select::Selection;
 
 const TABLES: &str = r#"
@@ -43,6 +43,22 @@ SELECT con.conrelid::int8 AS oid, array_agg(a.attname::text ORDER BY k.ord) AS c
   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
  WHERE con.contype = 'p' AND con.conrelid::int8 = ANY($1)
  GROUP BY con.conrelid"#;
+
+const UNIQUE_KEYS: &str = r#"
+SELECT i.indrelid::int8 AS oid,
+       array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns
+  FROM pg_index i
+ WHERE i.indisunique AND i.indrelid::int8 = ANY($1)"#;
+
+const FOREIGN_KEYS: &str = r#"
+SELECT con.conrelid::int8 AS oid, con.confrelid::int8 AS ref_oid,
+       array(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns,
+       array(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord) AS ref_columns
+  FROM pg_constraint con
+ WHERE con.contype = 'f' AND con.conrelid::int8 = ANY($1) AND con.confrelid::int8 = ANY($1)"#;
 
 const SEQUENCES: &str = r#"
 SELECT n.nspname::text AS schema, c.relname::text AS name,
@@ -88,6 +104,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             estimated_rows: row.get::<f64, _>("estimate") as i64,
             bytes: row.get::<i64, _>("bytes").max(0) as u64,
             partition_of: row.get("parent"),
+            unique: Vec::new(),
         });
     }
     let index: HashMap<i64, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();
@@ -106,6 +123,24 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
     }
     for row in sqlx::query(PRIMARY_KEYS).bind(&oids).fetch_all(&mut *conn).await.context("cannot list keys")? {
         tables[index[&row.get::<i64, _>("oid")]].primary_key = row.get("columns");
+    }
+
+    for row in sqlx::query(UNIQUE_KEYS).bind(&oids).fetch_all(&mut *conn).await.context("cannot list unique keys")? {
+        let columns: Vec<String> = row.get("columns");
+        if !columns.is_empty() {
+            tables[index[&row.get::<i64, _>("oid")]].unique.push(columns);
+        }
+    }
+    let mut foreign_keys = Vec::new();
+    for row in sqlx::query(FOREIGN_KEYS).bind(&oids).fetch_all(&mut *conn).await.context("cannot list foreign keys")? {
+        let (child, parent) =
+            (&tables[index[&row.get::<i64, _>("oid")]], &tables[index[&row.get::<i64, _>("ref_oid")]]);
+        foreign_keys.push(ForeignKey {
+            table: (child.schema.clone(), child.name.clone()),
+            columns: row.get("columns"),
+            ref_table: (parent.schema.clone(), parent.name.clone()),
+            ref_columns: row.get("ref_columns"),
+        });
     }
 
     let mut sequences = Vec::new();
@@ -137,6 +172,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         tables,
         schema_only,
         sequences,
+        foreign_keys,
         include_given: selection.has_include(),
         excluded,
     })

@@ -280,6 +280,7 @@ mod tests {
             estimated_rows: 0,
             bytes: 0,
             partition_of: None,
+            unique: Vec::new(),
         };
         assert_eq!(
             copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }),
