@@ -21,3 +21,5 @@ mod consistency;
 mod sandbox;
 // The authoring guide's example component is the crate it shows, and does what it says.
 mod authoring;
+// Masking and filtering: keyed, deterministic, foreign-key safe, fail-closed.
+mod masking;
