@@ -62,6 +62,13 @@
 //! [`ColumnKind::Binary`], which hold raw bytes; [`bytea`] converts those to
 //! and from PostgreSQL's `\x` hex text.
 //!
+//! # Keyed primitives
+//!
+//! Row transforms that mask data get HMAC-SHA-256 and FF1 under the run's
+//! masking key from the host through [`keyed`], one call per column of a
+//! batch. The key never enters the component. Native builds (unit tests) use
+//! a deterministic, public stand-in instead.
+//!
 //! # Errors
 //!
 //! Return [`StageError`] for anything a user can cause (bad config, bad
@@ -83,6 +90,7 @@ pub mod builder;
 pub mod bytea;
 mod error;
 mod export;
+pub mod keyed;
 pub mod view;
 
 mod batch;
