@@ -12,6 +12,8 @@ macro_rules! embedded {
 /// Every built-in component: name, world, wasm bytes.
 pub const BUILTINS: &[(&str, World, &[u8])] = &[
     ("identity", World::RowTransform, embedded!("identity")),
+    ("mask", World::RowTransform, embedded!("mask")),
+    ("filter", World::RowTransform, embedded!("filter")),
     ("copy", World::Formatter, embedded!("copy")),
     ("csv", World::Formatter, embedded!("csv")),
     ("zstd", World::ByteTransform, embedded!("zstd")),
