@@ -183,18 +183,10 @@ fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Res
     let formatter = ComponentRef::builtin(job.format.name(), World::Formatter)?;
     let codec =
         job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
-    let filter = masking
-        .tables
-        .iter()
-        .any(|t| t.filter.is_some())
-        .then(|| ComponentRef::builtin("filter", World::RowTransform))
-        .transpose()?;
-    let mask = masking
-        .tables
-        .iter()
-        .any(|t| t.mask.is_some())
-        .then(|| ComponentRef::builtin("mask", World::RowTransform))
-        .transpose()?;
+    let builtin_if =
+        |used: bool, name: &str| used.then(|| ComponentRef::builtin(name, World::RowTransform)).transpose();
+    let filter = builtin_if(masking.tables.iter().any(|t| t.filter.is_some()), "filter")?;
+    let mask = builtin_if(masking.tables.iter().any(|t| t.mask.is_some()), "mask")?;
     Ok(tables
         .iter()
         .zip(&masking.tables)

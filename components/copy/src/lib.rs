@@ -31,7 +31,7 @@ impl Formatter for CopyText {
     type Parser = CopyParser;
 
     fn header(table: &Table, _config: &str) -> Result<(Self, Vec<u8>), StageError> {
-        Ok((CopyText { binary: write::binary_columns(table) }, Vec::new()))
+        Ok((CopyText { binary: sluice_sdk::text::binary_columns(table) }, Vec::new()))
     }
 
     fn format(&mut self, input: &Batch) -> Result<Vec<u8>, StageError> {

@@ -5,7 +5,7 @@ use std::mem;
 
 use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table, bytea};
 
-use crate::write::binary_columns;
+use sluice_sdk::text::binary_columns;
 
 /// Bytes that end a run of plain data: backslash, tab, newline, CR.
 const SPECIAL: [bool; 256] = {
@@ -127,29 +127,15 @@ impl CopyParser {
         if self.fields.len() != width {
             return Err(self.row_error(format!("has {} fields, expected {width}", self.fields.len())));
         }
-        let mut start = 0;
-        for (i, &(end, null)) in self.fields.iter().enumerate() {
-            let value = &self.row[start..end];
-            start = end;
-            let column = self.out.column_mut(i);
-            if null {
-                column.push_null();
-            } else if self.binary[i] {
-                column.push_with(|buf| bytea::decode(value, buf)).map_err(|e| {
-                    StageError::invalid_input(format!(
-                        "copy row {}, column {}: {}",
-                        self.rows_done + 1,
-                        self.names[i],
-                        e.message()
-                    ))
-                })?;
-            } else {
-                column.push_value(value);
-            }
-        }
-        if width == 0 {
-            self.out.push_row(&[])?;
-        }
+        sluice_sdk::text::push_text_row(
+            &mut self.out,
+            &self.row,
+            &self.fields,
+            &self.binary,
+            &self.names,
+            "copy",
+            self.rows_done + 1,
+        )?;
         self.rows_done += 1;
         self.reset_row();
         Ok(())

@@ -1,12 +1,8 @@
 //! Batches to COPY text.
 
-use sluice_sdk::{Batch, ColumnKind, StageError, Table, bytea};
+use sluice_sdk::{Batch, StageError, bytea};
 
 /// Which columns hold raw bytes (written as bytea hex text).
-pub(crate) fn binary_columns(table: &Table) -> Vec<bool> {
-    table.columns.iter().map(|c| c.kind == ColumnKind::Binary).collect()
-}
-
 /// For each byte, the letter of its backslash escape, or 0 to copy it as is.
 const ESCAPE: [u8; 256] = {
     let mut t = [0u8; 256];

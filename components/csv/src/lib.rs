@@ -32,7 +32,7 @@ impl Formatter for CsvText {
     type Parser = CsvParser;
 
     fn header(table: &Table, _config: &str) -> Result<(Self, Vec<u8>), StageError> {
-        Ok((CsvText { binary: write::binary_columns(table) }, header_line(table)))
+        Ok((CsvText { binary: sluice_sdk::text::binary_columns(table) }, header_line(table)))
     }
 
     fn format(&mut self, input: &Batch) -> Result<Vec<u8>, StageError> {

@@ -3,9 +3,9 @@
 
 use std::mem;
 
-use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table, bytea};
+use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table};
 
-use crate::write::binary_columns;
+use sluice_sdk::text::binary_columns;
 
 /// Bytes that end a run of plain unquoted data.
 const SPECIAL: [bool; 256] = {
@@ -100,29 +100,15 @@ impl CsvParser {
             self.reset_row();
             return Ok(());
         }
-        let mut start = 0;
-        for (i, &(end, null)) in self.fields.iter().enumerate() {
-            let value = &self.row[start..end];
-            start = end;
-            let column = self.out.column_mut(i);
-            if null {
-                column.push_null();
-            } else if self.binary[i] {
-                column.push_with(|buf| bytea::decode(value, buf)).map_err(|e| {
-                    StageError::invalid_input(format!(
-                        "csv row {}, column {}: {}",
-                        self.rows_done + 1,
-                        self.names[i],
-                        e.message()
-                    ))
-                })?;
-            } else {
-                column.push_value(value);
-            }
-        }
-        if width == 0 {
-            self.out.push_row(&[])?;
-        }
+        sluice_sdk::text::push_text_row(
+            &mut self.out,
+            &self.row,
+            &self.fields,
+            &self.binary,
+            &self.names,
+            "csv",
+            self.rows_done + 1,
+        )?;
         self.rows_done += 1;
         self.reset_row();
         Ok(())

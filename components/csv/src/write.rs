@@ -1,12 +1,8 @@
 //! Batches to CSV.
 
-use sluice_sdk::{Batch, ColumnKind, StageError, Table, bytea};
+use sluice_sdk::{Batch, StageError, Table, bytea};
 
 /// Which columns hold raw bytes (written as bytea hex text).
-pub(crate) fn binary_columns(table: &Table) -> Vec<bool> {
-    table.columns.iter().map(|c| c.kind == ColumnKind::Binary).collect()
-}
-
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | 0x0b | 0x0c)
 }

@@ -91,6 +91,7 @@ pub mod bytea;
 mod error;
 mod export;
 pub mod keyed;
+pub mod text;
 pub mod view;
 
 mod batch;
