@@ -57,41 +57,7 @@ setup:
 # Load pagila, dump it, verify the dump, restore it into an empty database, compare row counts
 [group('demo')]
 demo: build
-    #!/usr/bin/env bash
-    set -euo pipefail
-    {{ pg }} start
-    base="$({{ pg }} url)"
-    server="${base%/*}"
-    export PATH="$({{ pg }} bindir):$PATH"
-    sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$base" -c "$1"; }
-    cleanup() {
-        sql 'DROP DATABASE IF EXISTS sluice_demo_src WITH (FORCE)' || true
-        sql 'DROP DATABASE IF EXISTS sluice_demo_dst WITH (FORCE)' || true
-        {{ pg }} stop
-    }
-    trap cleanup EXIT
-    sql 'DROP DATABASE IF EXISTS sluice_demo_src WITH (FORCE)'
-    sql 'DROP DATABASE IF EXISTS sluice_demo_dst WITH (FORCE)'
-    sql 'CREATE DATABASE sluice_demo_src TEMPLATE template0'
-    sql 'CREATE DATABASE sluice_demo_dst TEMPLATE template0'
-    echo "== loading pagila"
-    for part in schema data; do
-        psql -X -q -v ON_ERROR_STOP=1 -d "$server/sluice_demo_src" -f "{{ datasets }}/pagila/pagila-$part.sql"
-    done
-    rm -rf target/demo
-    mkdir -p target/demo
-    echo "== sluice dump"
-    {{ sluice }} dump "$server/sluice_demo_src" --out target/demo/dump -j 2
-    echo "== sluice verify"
-    {{ sluice }} verify target/demo/dump
-    echo "== sluice restore"
-    {{ sluice }} restore target/demo/dump "$server/sluice_demo_dst" -j 2
-    echo "== rows: source vs restored"
-    counts() { psql -X -q -At -d "$server/$1" -f scripts/row-counts.sql | LC_ALL=C sort -t '|' -k1,1; }
-    LC_ALL=C join -t '|' -a 1 -a 2 -e missing -o 0,1.2,2.2 <(counts sluice_demo_src) <(counts sluice_demo_dst) \
-        | awk -F '|' 'BEGIN { printf "%-32s %10s %10s\n", "table", "source", "restored" }
-                      { printf "%-32s %10s %10s%s\n", $1, $2, $3, ($2 == $3 ? "" : "  <- differs") }'
-    echo "dump left in target/demo/dump"
+    bash scripts/demo.sh
 
 # Start the private test PostgreSQL (for running `cargo test` by hand)
 [group('dev')]

@@ -38,6 +38,14 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
             .collect();
         println!("{:<40} {:>10} {:>12} {:>6}  {}", t.qualified(), t.rows, t.bytes, t.chunks.len(), stages.join(" → "));
     }
+    let masked: Vec<&crate::manifest::TableEntry> = manifest.tables.iter().filter(|t| !t.masked.is_empty()).collect();
+    if !masked.is_empty() {
+        println!("masked columns:");
+        for t in masked {
+            let rules: Vec<String> = t.masked.iter().map(|(column, rule)| format!("{column}={rule}")).collect();
+            println!("  {:<38} {}", t.qualified(), rules.join(", "));
+        }
+    }
     println!("components:");
     for c in &manifest.components {
         println!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
