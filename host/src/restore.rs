@@ -22,7 +22,7 @@ use crate::db::postgres::{connect, schema, write};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
 use crate::progress::Progress;
-use crate::sink::file::hash_file;
+use crate::sink::file::{HashingReader, ReadDigest, hash_file};
 use crate::stage::bytes::Decoder;
 use crate::stage::row::wit_table;
 use crate::stage::{ComponentRef, Instances, Runtime, World};
@@ -60,19 +60,21 @@ impl Decoding {
         })
     }
 
-    /// Opens a chunk file and undoes its byte stage.
+    /// Opens a chunk file and undoes its byte stage; the digest handle
+    /// hashes the file's bytes as the decoder reads them.
     pub fn open<'a>(
         &self,
         path: &Path,
         runtime: &'a Runtime,
         codec: Option<&'a mut crate::stage::bytes::ByteInstance>,
-    ) -> anyhow::Result<Decoder<'a, std::io::BufReader<std::fs::File>>> {
+    ) -> anyhow::Result<(Decoder<'a, HashingReader<std::io::BufReader<std::fs::File>>>, ReadDigest)> {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let file = std::io::BufReader::with_capacity(1 << 20, file);
-        Ok(match codec {
+        let (file, digest) = HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file));
+        let decoder = match codec {
             Some(instance) => Decoder::wasm(instance, runtime, &self.compression.config_text(), file)?,
             None => Decoder::native(self.compression, file)?,
-        })
+        };
+        Ok((decoder, digest))
     }
 
     /// The codec to run as a component, if any.
@@ -216,9 +218,9 @@ async fn load_chunk(
     let statement = write::copy_in_statement(&table, format);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
     let path: PathBuf = dir.join(&chunk.file);
-    let (runtime_b, decoding_b) = (runtime.clone(), decoding.clone());
+    let (runtime_b, decoding_b, chunk_b) = (runtime.clone(), decoding.clone(), chunk.clone());
     let producer = tokio::task::spawn_blocking(move || {
-        let result = produce(&runtime_b, &decoding_b, &table, &path, &mut instances, &tx);
+        let result = produce(&runtime_b, &decoding_b, &table, &chunk_b, &path, &mut instances, &tx);
         if result.is_err() {
             instances.reset();
         }
@@ -232,6 +234,9 @@ async fn load_chunk(
         anyhow::Ok(copy)
     }
     .await;
+    // If loading stopped early, the producer may be blocked on a full
+    // channel: closing it lets the producer fail instead of waiting forever.
+    drop(rx);
     let (instances, produced) = match producer.await {
         Ok(pair) => pair,
         Err(e) => return (Instances::default(), Err(anyhow!("chunk reader panicked: {e}"))),
@@ -248,21 +253,41 @@ async fn load_chunk(
 }
 
 /// Reads, decodes and (with components) re-encodes one file as COPY text,
-/// sending pieces to the loader. Blocking.
+/// sending pieces to the loader; fails, so the load is aborted before it
+/// commits, when the file's bytes do not match the manifest. Blocking.
 fn produce(
     runtime: &Runtime,
     decoding: &Decoding,
     table: &TableEntry,
+    chunk: &ChunkRecord,
     path: &Path,
     instances: &mut Instances,
     tx: &mpsc::Sender<Vec<u8>>,
 ) -> anyhow::Result<()> {
     let formatter = decoding.parse_with_component().then_some(&decoding.formatter);
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
-    let mut input = decoding.open(path, runtime, parts.codec)?;
+    let (input, digest) = decoding.open(path, runtime, parts.codec)?;
+    send_rows(runtime, table, path, input, parts.formatter, tx)?;
+    let (bytes, sha256) = digest.finish();
+    if bytes != chunk.bytes || sha256 != chunk.sha256 {
+        bail!("{} does not match its size and SHA-256 in the manifest: not loaded", chunk.file);
+    }
+    Ok(())
+}
+
+/// Streams a decoded file to the loader, through the formatter's parse
+/// direction when one is given.
+fn send_rows<R: Read>(
+    runtime: &Runtime,
+    table: &TableEntry,
+    path: &Path,
+    mut input: R,
+    formatter: Option<&mut crate::stage::formatter::FormatterInstance>,
+    tx: &mpsc::Sender<Vec<u8>>,
+) -> anyhow::Result<()> {
     let send = |bytes: Vec<u8>| tx.blocking_send(bytes).map_err(|_| anyhow!("the loader stopped"));
     let mut buf = vec![0u8; 1 << 20];
-    match parts.formatter {
+    match formatter {
         None => loop {
             let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
             if n == 0 {

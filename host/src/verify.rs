@@ -95,7 +95,7 @@ fn count_rows(
     let native_count = decoding.stages == StagesMode::Auto && decoding.format == Format::Copy;
     let formatter = (!native_count).then_some(&decoding.formatter);
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
-    let mut input = decoding.open(&dir.join(&chunk.file), runtime, parts.codec)?;
+    let (mut input, _digest) = decoding.open(&dir.join(&chunk.file), runtime, parts.codec)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut rows = 0u64;
     match parts.formatter {

@@ -46,3 +46,19 @@ fn restore_sets_sequences_to_their_dumped_values() {
     }
     assert_eq!(target.query_i64("SELECT nextval('fresh')"), 78);
 }
+
+#[test]
+fn restore_refuses_a_chunk_whose_bytes_differ_from_the_manifest_and_loads_none_of_it() {
+    let src = TestDb::small();
+    let dir = dump(&src, &["--compress", "none"]);
+    let file = dir.chunk_file("public", "books", 0);
+    // Still valid COPY text, so only the checksum can tell: "title 1 " → "title 7 ".
+    let text = std::fs::read_to_string(&file).expect("chunk");
+    let tampered = text.replacen("title 1 with", "title 7 with", 1);
+    assert_ne!(tampered, text, "the tampering found nothing to change");
+    std::fs::write(&file, tampered).expect("tamper");
+    let target = TestDb::new();
+    let out = restore_into(&dir, &target, &["-j", "1"]);
+    out.assert_code(1).assert_stderr_contains("public.books.00000.copy does not match its size and SHA-256");
+    assert_eq!(target.query_i64("SELECT count(*) FROM books"), 0, "rows of a tampered file were loaded");
+}

@@ -68,6 +68,44 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<Written> {
     sink.commit()
 }
 
+/// Hashes what passes through a reader, so a file is checked against its
+/// manifest digest in the same pass that loads it.
+pub struct HashingReader<R> {
+    inner: R,
+    seen: std::rc::Rc<std::cell::RefCell<(Sha256, u64)>>,
+}
+
+/// The running digest of a [`HashingReader`], readable after the reader
+/// moved into a decoder.
+#[derive(Clone)]
+pub struct ReadDigest(std::rc::Rc<std::cell::RefCell<(Sha256, u64)>>);
+
+impl ReadDigest {
+    /// (bytes read, hex SHA-256) so far.
+    pub fn finish(&self) -> (u64, String) {
+        let state = self.0.borrow();
+        (state.1, hex::encode(state.0.clone().finalize()))
+    }
+}
+
+impl<R: std::io::Read> HashingReader<R> {
+    /// Wraps `inner`; the digest handle stays with the caller.
+    pub fn new(inner: R) -> (Self, ReadDigest) {
+        let seen = std::rc::Rc::new(std::cell::RefCell::new((Sha256::new(), 0)));
+        (HashingReader { inner, seen: seen.clone() }, ReadDigest(seen))
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.seen.borrow_mut();
+        state.0.update(&buf[..n]);
+        state.1 += n as u64;
+        Ok(n)
+    }
+}
+
 /// Streams a file through SHA-256; returns (bytes, hex digest).
 pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     let mut file = File::open(path)?;
