@@ -35,7 +35,7 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     prepare_out_dir(&job.out)?;
     let started_at = manifest::now();
     let clock = Instant::now();
-    let progress = Progress::new(job.progress);
+    let mut progress = Progress::new(job.progress);
 
     let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
@@ -53,12 +53,14 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let pre = schema_dir.join("pre-data.sql");
     let post = schema_dir.join("post-data.sql");
     let tables: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
-    let data = dump_data(&coordinator, &job, &runtime, &tables, &pipelines, chunks, progress);
+    progress.begin(chunks.len() as u64);
+    let data = dump_data(&coordinator, &job, &runtime, &tables, &pipelines, chunks, progress.clone());
     let schema = async {
         schema::dump(&job.source, &snapshot_id, schema::Section::PreData, &catalog, &pre).await?;
         schema::dump(&job.source, &snapshot_id, schema::Section::PostData, &catalog, &post).await
     };
     let (outcomes, ()) = tokio::try_join!(data, schema).job_err()?;
+    progress.finish();
     coordinator.finish().await.job_err()?;
 
     let manifest =
@@ -244,6 +246,7 @@ async fn dump_data(
         let tables = tables.to_vec();
         let pipelines = pipelines.to_vec();
         let data_dir = job.out.join("data");
+        let progress = progress.clone();
         set.spawn(async move {
             let mut conn = conn;
             let mut instances = Instances::default();

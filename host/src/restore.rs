@@ -98,7 +98,7 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
     let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
     let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
-    let progress = Progress::new(job.progress);
+    let mut progress = Progress::new(job.progress);
     let clock = Instant::now();
 
     let mut conn = connect(&job.target).await.job_err()?;
@@ -119,7 +119,9 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     let tables: Vec<Arc<TableEntry>> =
         manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
     let runtime = Runtime::new(job.limits).job_err()?;
-    load_data(&job, &runtime, &decoding, &tables, progress).await.job_err()?;
+    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
+    load_data(&job, &runtime, &decoding, &tables, progress.clone()).await.job_err()?;
+    progress.finish();
 
     progress.phase("post-data schema");
     schema::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
@@ -173,6 +175,7 @@ async fn load_data(
         let runtime = runtime.clone();
         let decoding = decoding.clone();
         let dir = job.dir.clone();
+        let progress = progress.clone();
         set.spawn(async move {
             let mut instances = Instances::default();
             loop {
