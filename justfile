@@ -69,3 +69,13 @@ pg-start:
 [group('dev')]
 pg-stop:
     {{ pg }} stop
+
+# Benchmark sluice against the pg_dump/pg_restore anchors and the raw read limit on SCALE rows (results in target/bench/)
+[group('bench')]
+bench SCALE="5000000":
+    bash scripts/bench.sh {{ SCALE }}
+
+# Only the component-boundary microbenchmark (no database): MB/s per core through identity, copy, csv
+[group('bench')]
+bench-boundary:
+    cargo bench -p sluice --bench boundary

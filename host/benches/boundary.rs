@@ -1,0 +1,282 @@
+//! Microbenchmark of the component boundary: how many MB/s of batch data one
+//! core pushes through a built-in component, with nothing else in the way (no
+//! database, no compression, no files). A regression in the batch encoding
+//! or in the guest's per-batch work shows up here by itself.
+//!
+//! Runs: a pass-through row transform (`identity`, batch in and batch out)
+//! and the `copy` and `csv` formatters (batch in, bytes out), at 100, 1,000
+//! and 10,000 rows per batch, on synthetic rows shaped like a typical table
+//! (int, text ~40 bytes, numeric, timestamptz, bool, nullable text).
+//!
+//! MB/s = `Batch::data_bytes()` (values + offsets) of every batch handed in
+//! ÷ the wall time of the calls, on one thread. Cloning the input batch
+//! (the formatters consume it) happens outside the timed section.
+//!
+//! ```sh
+//! cargo bench -p sluice --bench boundary
+//! SLUICE_BENCH_OUT=target/bench cargo bench -p sluice --bench boundary   # also writes boundary.json there
+//! BOUNDARY_SECONDS=0.2 cargo bench -p sluice --bench boundary            # shorter runs
+//! ```
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sluice::batch::{Batch, ColumnData};
+use sluice::catalog::{Column, ColumnKind, Table};
+use sluice::db::Engine;
+use sluice::stage::row::wit_table;
+use sluice::stage::{ComponentRef, Instances, Limits, Runtime, World};
+
+/// Batch sizes measured, in rows.
+const SIZES: [u32; 3] = [100, 1_000, 10_000];
+
+/// What the "per core" target of issue 8 asks of a pass-through component.
+const TARGET_MB_S: f64 = 500.0;
+
+/// splitmix64: deterministic synthetic values without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn column(name: &str, sql_type: &str, kind: ColumnKind, nullable: bool) -> Column {
+    Column { name: name.into(), sql_type: sql_type.into(), kind, nullable }
+}
+
+/// The table the synthetic batches belong to.
+fn table() -> Table {
+    Table {
+        schema: "public".into(),
+        name: "bench".into(),
+        columns: vec![
+            column("id", "integer", ColumnKind::Integer, false),
+            column("name", "text", ColumnKind::Text, false),
+            column("amount", "numeric(12,2)", ColumnKind::Decimal, false),
+            column("created_at", "timestamp with time zone", ColumnKind::TimestampTz, false),
+            column("flag", "boolean", ColumnKind::Boolean, false),
+            column("note", "text", ColumnKind::Text, true),
+        ],
+        primary_key: vec!["id".into()],
+        estimated_rows: -1,
+        bytes: 0,
+        partition_of: None,
+        unique: Vec::new(),
+    }
+}
+
+/// `rows` rows of the table above, values in PostgreSQL's text form (what a
+/// batch carries); ~20% of `note` is NULL, a few values need escaping.
+fn batch(rows: u32, seed: u64) -> Batch {
+    const WORDS: [&str; 12] =
+        ["sun", "moon", "rust", "wit", "pony", "lily", "hill", "joy", "grip", "twin", "müsli", "tab\there"];
+    let mut rng = Rng(seed);
+    let mut b = Batch::with_columns(6);
+    let mut text = String::new();
+    for i in 0..rows {
+        let id = (seed as u32).wrapping_mul(1_000_003).wrapping_add(i);
+        b.columns[0].push(Some(id.to_string().as_bytes()));
+
+        text.clear();
+        while text.len() < 34 + rng.below(12) as usize {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        }
+        b.columns[1].push(Some(text.as_bytes()));
+
+        let cents = rng.below(2_000_000_000) as i64 - 1_000_000_000;
+        let amount = format!("{}{}.{:02}", if cents < 0 { "-" } else { "" }, cents.abs() / 100, cents.abs() % 100);
+        b.columns[2].push(Some(amount.as_bytes()));
+
+        let ts = format!(
+            "20{:02}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+            15 + rng.below(10),
+            1 + rng.below(12),
+            1 + rng.below(28),
+            rng.below(24),
+            rng.below(60),
+            rng.below(60),
+            rng.below(1_000_000)
+        );
+        b.columns[3].push(Some(ts.as_bytes()));
+
+        b.columns[4].push(Some(if rng.below(3) == 0 { b"t" } else { b"f" }));
+
+        if rng.below(5) == 0 {
+            b.columns[5].push(None);
+        } else {
+            let note = format!("ref-{:016x}", rng.next());
+            b.columns[5].push(Some(&note.as_bytes()[..8 + rng.below(12) as usize]));
+        }
+    }
+    for c in &mut b.columns {
+        c.seal();
+    }
+    b.rows = rows;
+    b
+}
+
+/// Bytes of values only (no offsets), for the "bytes per row" column.
+fn value_bytes(b: &Batch) -> usize {
+    b.columns.iter().map(|c: &ColumnData| c.data.len()).sum()
+}
+
+struct Measured {
+    run: &'static str,
+    rows: u32,
+    batches: u64,
+    bytes: u64,
+    busy: Duration,
+    output_bytes: u64,
+    value_bytes: usize,
+}
+
+impl Measured {
+    fn mb_s(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.busy.as_secs_f64()
+    }
+}
+
+/// Calls `step` on copies of `input` until `budget` of timed work is done
+/// (at least 3 calls); `step` returns (time spent in the call, output bytes).
+fn measure(
+    run: &'static str,
+    input: &Batch,
+    budget: Duration,
+    mut step: impl FnMut(Batch) -> anyhow::Result<(Duration, usize)>,
+) -> anyhow::Result<Measured> {
+    // One untimed call: instance warm, guest allocator grown.
+    step(input.clone())?;
+    let per_batch = input.data_bytes() as u64;
+    let mut m = Measured {
+        run,
+        rows: input.rows,
+        batches: 0,
+        bytes: 0,
+        busy: Duration::ZERO,
+        output_bytes: 0,
+        value_bytes: value_bytes(input),
+    };
+    while m.busy < budget || m.batches < 3 {
+        let (took, out) = step(input.clone())?;
+        m.busy += took;
+        m.batches += 1;
+        m.bytes += per_batch;
+        m.output_bytes += out as u64;
+    }
+    Ok(m)
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench` (and any filter) to a harness-less bench.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |run: &str| filter.is_empty() || filter.iter().any(|f| run.contains(f.as_str()));
+    let budget =
+        Duration::from_secs_f64(std::env::var("BOUNDARY_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0));
+
+    let runtime = Runtime::new(Limits::default())?;
+    let table = table();
+    let wit = wit_table(&table, Engine::Postgres);
+    let mut instances = Instances::default();
+    let identity = ComponentRef::builtin("identity", World::RowTransform)?;
+    let formatters = [
+        ("copy", ComponentRef::builtin("copy", World::Formatter)?),
+        ("csv", ComponentRef::builtin("csv", World::Formatter)?),
+    ];
+
+    let mut results = Vec::new();
+    for rows in SIZES {
+        let input = batch(rows, 0x5eed ^ u64::from(rows));
+
+        if wanted("identity") {
+            let row = instances.row(&runtime, &identity).context("identity instance")?;
+            row.start(&runtime, &wit, "").context("identity start")?;
+            results.push(measure("identity round trip", &input, budget, |b| {
+                let t = Instant::now();
+                let out = row.transform(&runtime, b)?;
+                let took = t.elapsed();
+                anyhow::ensure!(out.rows == rows, "identity returned {} rows for {rows}", out.rows);
+                Ok((took, out.data_bytes()))
+            })?);
+        }
+
+        for (name, component) in &formatters {
+            let run = if *name == "copy" { "copy formatter" } else { "csv formatter" };
+            if !wanted(name) && !wanted(run) {
+                continue;
+            }
+            let f = instances.formatter(&runtime, component).with_context(|| format!("{name} instance"))?;
+            f.header(&runtime, &wit, "").with_context(|| format!("{name} header"))?;
+            results.push(measure(run, &input, budget, |b| {
+                let t = Instant::now();
+                let out = f.format(&runtime, b)?;
+                Ok((t.elapsed(), out.len()))
+            })?);
+            f.trailer(&runtime).with_context(|| format!("{name} trailer"))?;
+        }
+    }
+
+    println!(
+        "component boundary, one thread, built-in components (MB/s of batch data in; target for identity: ≥ {TARGET_MB_S:.0} MB/s per core)"
+    );
+    println!(
+        "{:<20} {:>7} {:>9} {:>9} {:>11} {:>10} {:>9}",
+        "run", "rows", "B/row", "batches", "µs/batch", "MB/s", "Mrows/s"
+    );
+    let mut json = Vec::new();
+    for m in &results {
+        let per_row = m.bytes as f64 / m.batches as f64 / f64::from(m.rows);
+        let us = m.busy.as_secs_f64() * 1e6 / m.batches as f64;
+        let mrows = m.batches as f64 * f64::from(m.rows) / m.busy.as_secs_f64() / 1e6;
+        println!(
+            "{:<20} {:>7} {:>9.1} {:>9} {:>11.1} {:>10.0} {:>9.2}",
+            m.run,
+            m.rows,
+            per_row,
+            m.batches,
+            us,
+            m.mb_s(),
+            mrows
+        );
+        json.push(serde_json::json!({
+            "run": m.run,
+            "rows_per_batch": m.rows,
+            "batch_bytes": m.bytes / m.batches,
+            "value_bytes": m.value_bytes,
+            "batches": m.batches,
+            "seconds": m.busy.as_secs_f64(),
+            "us_per_batch": us,
+            "mb_per_s": m.mb_s(),
+            "mrows_per_s": mrows,
+            "output_bytes_per_batch": m.output_bytes / m.batches,
+        }));
+    }
+    let identity_min =
+        results.iter().filter(|m| m.run == "identity round trip").map(Measured::mb_s).fold(f64::INFINITY, f64::min);
+    if identity_min.is_finite() {
+        let verdict = if identity_min >= TARGET_MB_S { "met" } else { "missed" };
+        println!("identity at its slowest batch size: {identity_min:.0} MB/s (target ≥ {TARGET_MB_S:.0}): {verdict}");
+    }
+
+    if let Some(dir) = std::env::var_os("SLUICE_BENCH_OUT") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("boundary.json");
+        let doc = serde_json::json!({ "target_identity_mb_per_s": TARGET_MB_S, "results": json });
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc)?).with_context(|| format!("{}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
