@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc;
@@ -222,6 +223,9 @@ fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Res
 
 type Outcomes = Vec<(usize, u32, ChunkOutcome)>;
 
+/// Bytes gathered from the COPY stream before they go to the writer thread.
+const SEND_BYTES: usize = 256 << 10;
+
 /// Runs every chunk on `job.jobs` workers, each with its own connection in
 /// the coordinator's snapshot and its own stage instances.
 async fn dump_data(
@@ -304,10 +308,20 @@ async fn dump_chunk(
     });
     let read = async {
         let mut stream = conn.copy_out_raw(statement).await?;
+        // PostgreSQL sends one CopyData message per row: gathering them into
+        // larger pieces wakes the writer thread once per piece, not per row.
+        let mut pending = BytesMut::with_capacity(SEND_BYTES);
         while let Some(bytes) = stream.next().await {
-            if tx.send(Piece::Data(bytes?)).await.is_err() {
-                return anyhow::Ok(()); // the writer failed; its error wins
+            pending.extend_from_slice(&bytes?);
+            if pending.len() >= SEND_BYTES {
+                let piece = std::mem::replace(&mut pending, BytesMut::with_capacity(SEND_BYTES)).freeze();
+                if tx.send(Piece::Data(piece)).await.is_err() {
+                    return anyhow::Ok(()); // the writer failed; its error wins
+                }
             }
+        }
+        if !pending.is_empty() && tx.send(Piece::Data(pending.freeze())).await.is_err() {
+            return anyhow::Ok(());
         }
         let _ = tx.send(Piece::End).await;
         anyhow::Ok(())
