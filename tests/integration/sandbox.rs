@@ -295,3 +295,16 @@ fn a_corrupt_compile_cache_entry_is_ignored() {
         dump_with_cache();
     }
 }
+
+#[test]
+fn a_fuel_budget_stops_a_spinning_component_before_the_cpu_limit_would() {
+    let db = hundred_rows();
+    let spin = format!("public.t={}", component_wasm("hostile_spin").display());
+    let dir = DumpDir::new();
+    let args = ["dump", db.url(), "--out", dir.arg(), "--transform", &spin, "--cpu-limit", "60s", "--fuel", "50000000"];
+    run_measuring_peak_rss(args).0.assert_code(1).assert_stderr_contains("fuel budget per call exhausted (--fuel)");
+    assert!(!dir.manifest_path().exists(), "a failed dump left a manifest.json");
+    let fine = DumpDir::new();
+    let args = ["dump", db.url(), "--out", fine.arg(), "--transform", "public.t=identity", "--fuel", "50000000"];
+    run_measuring_peak_rss(args).0.assert_success();
+}
