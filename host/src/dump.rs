@@ -209,6 +209,7 @@ fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Res
             );
             let native = job.stages == StagesMode::Auto;
             Arc::new(TablePipeline {
+                formatter_native: native && job.format == Format::Copy,
                 passthrough: native && rows.is_empty() && job.format == Format::Copy,
                 rows,
                 format: job.format,

@@ -13,10 +13,11 @@ use bytes::Bytes;
 use tokio::sync::mpsc::Receiver;
 
 use crate::batch::Batch;
-use crate::catalog::{Column, Table};
+use crate::catalog::{Column, ColumnKind, Table};
 use crate::cli::{Compression, Format};
 use crate::db::Engine;
 use crate::db::postgres::read::CopyTextDecoder;
+use crate::db::postgres::write::encode_copy_text;
 use crate::manifest::{Implementation, StageRecord, config_digest};
 use crate::sink::file::{FileSink, Written};
 use crate::stage::bytes::Encoder;
@@ -46,7 +47,11 @@ pub struct TablePipeline {
     pub format: Format,
     /// The formatter component.
     pub formatter: ComponentRef,
-    /// Whether the native COPY pass-through replaces decode + formatter.
+    /// Whether the host writes the `copy` format itself (byte-identical to
+    /// the `copy` component) instead of calling the formatter component.
+    pub formatter_native: bool,
+    /// Whether the native COPY pass-through replaces decode + formatter
+    /// (native formatter and no row stage).
     pub passthrough: bool,
     /// Compression.
     pub compression: Compression,
@@ -69,7 +74,7 @@ impl TablePipeline {
     pub fn records(&self) -> Vec<StageRecord> {
         let mut records: Vec<StageRecord> =
             self.rows.iter().map(|(c, config)| record(c, Implementation::Wasm, config)).collect();
-        let fmt_impl = if self.passthrough { Implementation::Native } else { Implementation::Wasm };
+        let fmt_impl = if self.formatter_native { Implementation::Native } else { Implementation::Wasm };
         records.push(record(&self.formatter, fmt_impl, ""));
         if let Some(codec) = &self.codec {
             let codec_impl = if self.codec_native { Implementation::Native } else { Implementation::Wasm };
@@ -81,7 +86,7 @@ impl TablePipeline {
     /// Every component the chain runs as wasm.
     pub fn wasm_components(&self) -> Vec<&ComponentRef> {
         let mut out: Vec<&ComponentRef> = self.rows.iter().map(|(c, _)| c).collect();
-        if !self.passthrough {
+        if !self.formatter_native {
             out.push(&self.formatter);
         }
         if let Some(codec) = self.codec.as_ref().filter(|_| !self.codec_native) {
@@ -135,7 +140,7 @@ pub fn write_chunk(
     let runtime = &*job.runtime;
     let pipeline = &*job.pipeline;
     let sink = FileSink::create(&job.path).with_context(|| format!("cannot create {}", job.path.display()))?;
-    let formatter = (!pipeline.passthrough).then_some(&pipeline.formatter);
+    let formatter = (!pipeline.formatter_native).then_some(&pipeline.formatter);
     let codec = pipeline.codec.as_ref().filter(|_| !pipeline.codec_native);
     let parts = instances.for_chunk(runtime, formatter, codec)?;
     let mut encoder = match parts.codec {
@@ -145,7 +150,8 @@ pub fn write_chunk(
 
     let mut rows = 0u64;
     let mut columns = job.table.columns.clone();
-    if let Some(formatter) = parts.formatter {
+    if !pipeline.passthrough {
+        let mut formatter = parts.formatter;
         // Row stages first: each sees the columns the previous one returned.
         let mut wit = wit_table(&job.table, Engine::Postgres);
         let mut chain = Vec::new();
@@ -156,7 +162,11 @@ pub fn write_chunk(
             wit.columns = out;
         }
         columns = wit.columns.iter().cloned().map(host_column).collect();
-        encoder.write_all(&formatter.header(runtime, &wit, "")?)?;
+        let binary: Vec<bool> = columns.iter().map(|c| c.kind == ColumnKind::Binary).collect();
+        if let Some(formatter) = formatter.as_deref_mut() {
+            encoder.write_all(&formatter.header(runtime, &wit, "")?)?;
+        }
+        let mut text = Vec::new();
         let kinds: Vec<_> = job.table.columns.iter().map(|c| c.kind).collect();
         let mut decoder = CopyTextDecoder::new(&kinds, BATCH_ROWS, BATCH_BYTES);
         let mut emit = |mut batch: Batch| -> anyhow::Result<()> {
@@ -165,7 +175,16 @@ pub fn write_chunk(
                 batch = stage.transform(runtime, batch)?;
             }
             rows += u64::from(batch.rows);
-            encoder.write_all(&formatter.format(runtime, batch)?)
+            match formatter.as_deref_mut() {
+                Some(formatter) => encoder.write_all(&formatter.format(runtime, batch)?),
+                None => {
+                    // The host's COPY text writer: the same bytes the `copy`
+                    // component writes, without a second trip into wasm.
+                    text.clear();
+                    encode_copy_text(&batch, &binary, &mut text);
+                    encoder.write_all(&text)
+                }
+            }
         };
         loop {
             match input.blocking_recv() {
@@ -175,7 +194,9 @@ pub fn write_chunk(
             }
         }
         decoder.finish(&mut emit)?;
-        encoder.write_all(&formatter.trailer(runtime)?)?;
+        if let Some(formatter) = formatter {
+            encoder.write_all(&formatter.trailer(runtime)?)?;
+        }
     } else {
         // Native pass-through: COPY text is already the `copy` format, and a
         // raw newline only ever ends a row (newlines in values are escaped).
