@@ -52,16 +52,23 @@ fn check(dir: &Path, manifest: &Manifest, decoding: &Decoding, runtime: &Runtime
     for table in &manifest.tables {
         for chunk in &table.chunks {
             files += 1;
-            if let Err(problem) = check_file(dir, &chunk.file, chunk.bytes, &chunk.sha256) {
-                problems.push(problem);
+            if !dir.join(&chunk.file).exists() {
+                problems.push(format!("{}: missing", chunk.file));
                 continue;
             }
+            // One pass per file: the bytes are hashed as they are decoded.
             match count_rows(dir, table, chunk, decoding, runtime, &mut instances) {
-                Ok(n) if n == chunk.rows => rows += n,
-                Ok(n) => problems.push(format!("{}: holds {n} rows, manifest says {}", chunk.file, chunk.rows)),
+                Ok((n, read)) => match compare(&chunk.file, read, chunk.bytes, &chunk.sha256) {
+                    Err(problem) => problems.push(problem),
+                    Ok(()) if n == chunk.rows => rows += n,
+                    Ok(()) => problems.push(format!("{}: holds {n} rows, manifest says {}", chunk.file, chunk.rows)),
+                },
                 Err(e) => {
                     instances.reset();
-                    problems.push(format!("{}: cannot be decoded: {e:#}", chunk.file));
+                    // A file that does not decode is usually a corrupt one:
+                    // say so when its checksum is wrong, else why it failed.
+                    let problem = check_file(dir, &chunk.file, chunk.bytes, &chunk.sha256).err();
+                    problems.push(problem.unwrap_or_else(|| format!("{}: cannot be decoded: {e:#}", chunk.file)));
                 }
             }
         }
@@ -76,14 +83,24 @@ fn check_file(dir: &Path, file: &str, bytes: u64, sha256: &str) -> Result<(), St
     }
     match hash_file(&path) {
         Err(e) => Err(format!("{file}: cannot be read: {e}")),
-        Ok((n, _)) if n != bytes => Err(format!("{file}: {n} bytes, manifest says {bytes}")),
-        Ok((_, digest)) if digest != sha256 => Err(format!("{file}: SHA-256 {digest} does not match the manifest")),
-        Ok(_) => Ok(()),
+        Ok(read) => compare(file, read, bytes, sha256),
+    }
+}
+
+/// Compares what was read of `file` (bytes, hex SHA-256) with the manifest.
+fn compare(file: &str, (n, digest): (u64, String), bytes: u64, sha256: &str) -> Result<(), String> {
+    if n != bytes {
+        Err(format!("{file}: {n} bytes, manifest says {bytes}"))
+    } else if digest != sha256 {
+        Err(format!("{file}: SHA-256 {digest} does not match the manifest"))
+    } else {
+        Ok(())
     }
 }
 
 /// Decodes a chunk and counts its rows: natively for COPY text (a raw
 /// newline ends each row), through the formatter component otherwise.
+/// Also returns what was read of the file: (bytes, hex SHA-256).
 fn count_rows(
     dir: &Path,
     table: &TableEntry,
@@ -91,18 +108,18 @@ fn count_rows(
     decoding: &Decoding,
     runtime: &Runtime,
     instances: &mut Instances,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, (u64, String))> {
     let native_count = decoding.stages == StagesMode::Auto && decoding.format == Format::Copy;
     let formatter = (!native_count).then_some(&decoding.formatter);
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
-    let (mut input, _digest) = decoding.open(&dir.join(&chunk.file), runtime, parts.codec)?;
+    let (mut input, digest) = decoding.open(&dir.join(&chunk.file), runtime, parts.codec)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut rows = 0u64;
     match parts.formatter {
         None => loop {
             let n = input.read(&mut buf)?;
             if n == 0 {
-                return Ok(rows);
+                return Ok((rows, digest.finish()));
             }
             rows += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         },
@@ -113,7 +130,7 @@ fn count_rows(
                 let batch = if n == 0 { formatter.parse_end(runtime)? } else { formatter.parse(runtime, &buf[..n])? };
                 rows += u64::from(batch.rows);
                 if n == 0 {
-                    return Ok(rows);
+                    return Ok((rows, digest.finish()));
                 }
             }
         }
