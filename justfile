@@ -54,10 +54,15 @@ ci: setup test
 setup:
     bash scripts/setup.sh
 
-# Load pagila, dump it, verify the dump, restore it into an empty database, compare row counts
+# The main job on an embedded SQLite sample (no server): plan, masked dump -j 2, verify, inspect, restore, before/after
 [group('demo')]
 demo: build
     bash scripts/demo.sh
+
+# The same job on PostgreSQL's pagila sample, on the private test server
+[group('demo')]
+demo-postgres: build
+    bash scripts/demo-postgres.sh
 
 # Start the private test PostgreSQL (for running `cargo test` by hand)
 [group('dev')]

@@ -39,6 +39,17 @@ install_cc() {
     as_root apt-get install -y --no-install-recommends build-essential
 }
 
+# The SQLite tests compare databases with the sqlite3 shell's `.dump`; the
+# demo generates its sample database with python3's sqlite3 module.
+install_sqlite_tools() {
+    if command -v sqlite3 >/dev/null && command -v python3 >/dev/null; then
+        return 0
+    fi
+    log "installing sqlite3 and python3"
+    as_root apt-get update
+    as_root apt-get install -y --no-install-recommends sqlite3 python3
+}
+
 install_wasm_target() {
     # Run in the repository so the toolchain pinned by rust-toolchain.toml gets it.
     rustup target add wasm32-wasip2
@@ -52,6 +63,7 @@ case "${1:-all}" in
         install_just
         install_cc
         install_wasm_target
+        install_sqlite_tools
         "$ROOT/scripts/pg-server.sh" install
         ;;
     *)

@@ -69,9 +69,7 @@ fn table() -> Table {
         ],
         primary_key: vec!["id".into()],
         estimated_rows: -1,
-        bytes: 0,
-        partition_of: None,
-        unique: Vec::new(),
+        ..Table::default()
     }
 }
 

@@ -14,12 +14,15 @@ pub struct ColumnData {
     pub offsets: Vec<u32>,
     /// Null bitmap, empty or `ceil(rows / 8)` bytes.
     pub nulls: Vec<u8>,
+    /// Per-row storage class (`i`, `r`, `t`, `b`, `n`) for engines whose
+    /// values carry their own type (SQLite); empty otherwise.
+    pub types: Vec<u8>,
 }
 
 impl ColumnData {
     /// An empty column ready for `push`.
     pub fn new() -> Self {
-        ColumnData { data: Vec::new(), offsets: vec![0], nulls: Vec::new() }
+        ColumnData { data: Vec::new(), offsets: vec![0], nulls: Vec::new(), types: Vec::new() }
     }
 
     /// Number of values.
@@ -40,6 +43,18 @@ impl ColumnData {
             None => self.set_null(row),
         }
         self.offsets.push(self.data.len() as u32);
+    }
+
+    /// Appends a value with its storage class (see `types`); every value
+    /// of a typed column must be pushed this way.
+    pub fn push_typed(&mut self, value: Option<&[u8]>, class: u8) {
+        self.types.push(if value.is_some() { class } else { b'n' });
+        self.push(value);
+    }
+
+    /// Row `i`'s storage class, when the column has them.
+    pub fn value_type(&self, i: usize) -> Option<u8> {
+        self.types.get(i).copied()
     }
 
     /// Marks row `row` NULL; the bitmap grows on first use.
@@ -91,6 +106,9 @@ impl ColumnData {
         }
         if !self.nulls.is_empty() && self.nulls.len() != rows.div_ceil(8) {
             return Err(format!("null bitmap has {} bytes for {rows} rows", self.nulls.len()));
+        }
+        if !self.types.is_empty() && self.types.len() != rows {
+            return Err(format!("{} value types for {rows} rows", self.types.len()));
         }
         if (0..rows).any(|i| self.is_null(i) && self.offsets[i] != self.offsets[i + 1]) {
             return Err("a NULL value has bytes".into());
@@ -163,15 +181,21 @@ mod tests {
 
     #[test]
     fn malformed_columns_are_rejected() {
-        let bad_offsets = ColumnData { data: b"abc".to_vec(), offsets: vec![0, 5], nulls: vec![] };
+        let bad_offsets = ColumnData { data: b"abc".to_vec(), offsets: vec![0, 5], ..Default::default() };
         assert!(bad_offsets.validate(1).is_err());
-        let descending = ColumnData { data: b"abc".to_vec(), offsets: vec![0, 2, 1, 3], nulls: vec![] };
+        let descending =
+            ColumnData { data: b"abc".to_vec(), offsets: vec![0, 2, 1, 3], nulls: vec![], ..Default::default() };
         assert!(descending.validate(3).is_err());
-        let short_bitmap = ColumnData { data: vec![], offsets: vec![0; 10], nulls: vec![1] };
+        let short_bitmap = ColumnData { data: vec![], offsets: vec![0; 10], nulls: vec![1], ..Default::default() };
         assert!(short_bitmap.validate(9).is_err());
-        let wrong_rows = ColumnData { data: vec![], offsets: vec![0, 0], nulls: vec![] };
+        let wrong_rows = ColumnData { data: vec![], offsets: vec![0, 0], nulls: vec![], ..Default::default() };
         assert!(wrong_rows.validate(2).is_err());
-        let null_with_bytes = ColumnData { data: b"a".to_vec(), offsets: vec![0, 1], nulls: vec![1] };
+        let null_with_bytes =
+            ColumnData { data: b"a".to_vec(), offsets: vec![0, 1], nulls: vec![1], ..Default::default() };
         assert!(null_with_bytes.validate(1).is_err());
+        let short_types = ColumnData { data: vec![], offsets: vec![0, 0], nulls: vec![], types: vec![] };
+        assert!(short_types.validate(1).is_ok(), "no types at all is fine");
+        let wrong_types = ColumnData { types: vec![b'i', b'i'], ..short_types };
+        assert!(wrong_types.validate(1).is_err());
     }
 }

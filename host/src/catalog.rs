@@ -53,7 +53,7 @@ pub struct Column {
 }
 
 /// A base table (or leaf partition) whose rows are dumped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// Schema / database name.
     pub schema: String,
@@ -73,6 +73,10 @@ pub struct Table {
     /// and unique indexes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique: Vec<Vec<String>>,
+    /// Lowest and highest value of the integer key chunks split on (SQLite's
+    /// rowid, a MySQL integer primary key); None: no such key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int_key: Option<(i64, i64)>,
 }
 
 impl Table {
@@ -113,7 +117,7 @@ pub struct Sequence {
 pub struct Catalog {
     /// Server version string.
     pub server_version: String,
-    /// Data page size, for page-range chunks.
+    /// Data page size, for page-range chunks (0: the engine has none).
     pub page_size: u64,
     /// Tables with data, selection applied.
     pub tables: Vec<Table>,

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::db::{DbUrl, redact_url};
+use crate::db::{DbUrl, Engine, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::progress::ProgressMode;
 use crate::select::{Glob, Selection};
@@ -208,6 +208,8 @@ pub enum Format {
     Copy,
     /// CSV with a header line.
     Csv,
+    /// SQL INSERT statements in the source's dialect (SQLite, MySQL).
+    Sql,
 }
 
 impl Format {
@@ -216,6 +218,32 @@ impl Format {
         match self {
             Format::Copy => "copy",
             Format::Csv => "csv",
+            Format::Sql => "sql",
+        }
+    }
+
+    /// The format a source engine dumps to unless told otherwise: COPY
+    /// text for PostgreSQL, INSERT statements (which keep SQLite's
+    /// per-value storage classes) for the others.
+    pub fn default_for(engine: Engine) -> Self {
+        match engine {
+            Engine::Postgres => Format::Copy,
+            Engine::Mysql | Engine::Sqlite => Format::Sql,
+        }
+    }
+
+    /// Fails when `engine` cannot dump to this format.
+    pub fn check_engine(self, engine: Engine) -> Result<(), Failure> {
+        match (engine, self) {
+            (Engine::Postgres, Format::Copy | Format::Csv) | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
+            (Engine::Postgres, Format::Sql) => {
+                Err(Failure::usage("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy or csv"))
+            }
+            (_, other) => Err(Failure::usage(format!(
+                "--format {} is for PostgreSQL sources; {} sources dump as sql",
+                other.name(),
+                engine.label()
+            ))),
         }
     }
 
@@ -223,9 +251,8 @@ impl Format {
         match text {
             "copy" => Ok(Format::Copy),
             "csv" => Ok(Format::Csv),
-            "sql" | "jsonl" => {
-                Err(Failure::usage(format!("--format {text} is not yet supported (available: copy, csv)")))
-            }
+            "sql" => Ok(Format::Sql),
+            "jsonl" => Err(Failure::usage("--format jsonl is not yet supported (available: copy, csv, sql)")),
             other => Err(Failure::usage(format!("unknown format '{other}' (expected copy, csv, sql or jsonl)"))),
         }
     }
@@ -446,11 +473,12 @@ impl Cli {
             Command::Inspect(args) => Ok(Job::Inspect(InspectJob { dir: args.dir, json: args.json })),
             Command::Plan(args) => {
                 let config = load_config(args.config.as_deref())?;
+                let source = DbUrl::parse(&args.source).usage_err()?;
                 Ok(Job::Plan(DumpJob {
-                    source: DbUrl::parse(&args.source).usage_err()?,
+                    format: Format::default_for(source.engine()),
+                    source,
                     out: PathBuf::new(),
                     jobs: 1,
-                    format: Format::Copy,
                     compression: Compression::Zstd(3),
                     selection: resolve_selection(&args.selection, &config)?,
                     transforms: resolve_transforms(&config, &args.transform)?,
@@ -479,8 +507,9 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
     let source = DbUrl::parse(&args.source).usage_err()?;
     let format = match args.format.as_deref().or(config.format.as_deref()) {
         Some(text) => Format::parse(text)?,
-        None => Format::Copy,
+        None => Format::default_for(source.engine()),
     };
+    format.check_engine(source.engine())?;
     let compression = match args.compress.as_deref().or(config.compress.as_deref()) {
         Some(text) => Compression::parse(text).usage_err()?,
         None => Compression::Zstd(3),

@@ -5,7 +5,7 @@
 //! manifest, so a failed dump never looks complete.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use anyhow::{Context, anyhow};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use sqlx::postgres::PgConnection;
+use sqlx::sqlite::SqliteConnection;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -20,6 +21,7 @@ use crate::catalog::{Catalog, Table};
 use crate::cli::{DumpJob, Format, StagesMode};
 use crate::db::Engine;
 use crate::db::postgres::{read, schema, snapshot::Coordinator};
+use crate::db::sqlite;
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -32,30 +34,33 @@ use crate::worker::{self, ChunkJob, ChunkOutcome, Piece, TablePipeline};
 
 /// `sluice dump`.
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
-    require_postgres(&job)?;
+    match job.source.engine() {
+        Engine::Postgres => run_postgres(job).await,
+        Engine::Sqlite => run_sqlite(job).await,
+        Engine::Mysql => Err(Failure::usage("mysql sources are not yet supported")),
+    }
+}
+
+async fn run_postgres(job: DumpJob) -> Result<(), Failure> {
     prepare_out_dir(&job.out)?;
-    let started_at = manifest::now();
-    let clock = Instant::now();
+    let started = (manifest::now(), Instant::now());
     let mut progress = Progress::new(job.progress);
 
     let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
     let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
     coordinator.lock(&catalog.tables).await.job_err()?;
-    let masking = mask_plan(&job, &catalog)?;
-    let runtime = Runtime::with_key(job.limits, job.key.clone()).job_err()?;
-    let pipelines = pipelines(&catalog.tables, &job, &masking).job_err()?;
-    runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
-    check_row_stages(&runtime, &catalog.tables, &pipelines)?;
-    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
-    tracing::info!(tables = catalog.tables.len(), chunks = chunks.len(), snapshot = %coordinator.snapshot_id, "Plan ready.");
+    let prepared = prepare(&job, &catalog, Engine::Postgres)?;
+    tracing::info!(tables = catalog.tables.len(), chunks = prepared.chunks.len(), snapshot = %coordinator.snapshot_id, "Plan ready.");
 
     let snapshot_id = coordinator.snapshot_id.clone();
-    let schema_dir = job.out.join("schema");
-    let pre = schema_dir.join("pre-data.sql");
-    let post = schema_dir.join("post-data.sql");
+    let (pre, post) = schema_paths(&job.out);
+    let mut readers = Vec::new();
+    for _ in 0..job.jobs.min(prepared.chunks.len()).max(1) {
+        readers.push(Reader::Postgres(coordinator.worker(&job.source).await.job_err()?));
+    }
     let tables: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
-    progress.begin(chunks.len() as u64);
-    let data = dump_data(&coordinator, &job, &runtime, &tables, &pipelines, chunks, progress.clone());
+    progress.begin(prepared.chunks.len() as u64);
+    let data = dump_data(readers, &job, &prepared, &tables, progress.clone());
     let schema = async {
         schema::dump(&job.source, &snapshot_id, schema::Section::PreData, &catalog, &pre).await?;
         schema::dump(&job.source, &snapshot_id, schema::Section::PostData, &catalog, &post).await
@@ -63,9 +68,79 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let (outcomes, ()) = tokio::try_join!(data, schema).job_err()?;
     progress.finish();
     coordinator.finish().await.job_err()?;
+    let snapshot = manifest::Snapshot {
+        id: Some(snapshot_id),
+        method: Some("pg_export_snapshot() shared by every worker and pg_dump".to_owned()),
+    };
+    finish(&job, &catalog, &tables, &prepared, outcomes, started, snapshot)
+}
 
-    let manifest =
-        assemble(&job, &catalog, &tables, &pipelines, &masking, outcomes, started_at, snapshot_id).job_err()?;
+async fn run_sqlite(job: DumpJob) -> Result<(), Failure> {
+    prepare_out_dir(&job.out)?;
+    let started = (manifest::now(), Instant::now());
+    let mut progress = Progress::new(job.progress);
+
+    let snapshot = sqlite::snapshot::Snapshot::take(&job.source, job.jobs).await.job_err()?;
+    let mut readers = snapshot.readers;
+    let (catalog, layouts) = sqlite::catalog::load(&mut readers[0], &job.selection).await.job_err()?;
+    let prepared = prepare(&job, &catalog, Engine::Sqlite)?;
+    let (pre, post) = schema_paths(&job.out);
+    sqlite::schema::dump(&mut readers[0], &catalog, &job.selection, &pre, &post).await.job_err()?;
+
+    readers.truncate(job.jobs.min(prepared.chunks.len()).max(1));
+    let count = readers.len();
+    let layouts = Arc::new(layouts);
+    let readers = readers.into_iter().map(|conn| Reader::Sqlite(conn, layouts.clone())).collect();
+    let tables: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
+    progress.begin(prepared.chunks.len() as u64);
+    let outcomes = dump_data(readers, &job, &prepared, &tables, progress.clone()).await.job_err()?;
+    progress.finish();
+    let snapshot = manifest::Snapshot {
+        id: None,
+        method: Some(format!(
+            "{count} read transaction(s) begun under one write lock (journal_mode={})",
+            snapshot.journal_mode
+        )),
+    };
+    finish(&job, &catalog, &tables, &prepared, outcomes, started, snapshot)
+}
+
+/// What every engine's dump needs once the catalog is known.
+struct Prepared {
+    masking: MaskPlan,
+    runtime: Arc<Runtime>,
+    pipelines: Vec<Arc<TablePipeline>>,
+    chunks: Vec<Chunk>,
+}
+
+/// Masking plan, stage runtime, per-table chains (started once to check
+/// their config) and chunks.
+fn prepare(job: &DumpJob, catalog: &Catalog, engine: Engine) -> Result<Prepared, Failure> {
+    let masking = mask_plan(job, catalog)?;
+    let runtime = Runtime::with_key(job.limits, job.key.clone()).job_err()?;
+    let pipelines = pipelines(&catalog.tables, job, &masking, engine).job_err()?;
+    runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
+    check_row_stages(&runtime, &catalog.tables, &pipelines)?;
+    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
+    Ok(Prepared { masking, runtime, pipelines, chunks })
+}
+
+fn schema_paths(out: &Path) -> (PathBuf, PathBuf) {
+    let dir = out.join("schema");
+    (dir.join("pre-data.sql"), dir.join("post-data.sql"))
+}
+
+/// Writes the manifest (last, atomically) and prints the summary.
+fn finish(
+    job: &DumpJob,
+    catalog: &Catalog,
+    tables: &[Arc<Table>],
+    prepared: &Prepared,
+    outcomes: Outcomes,
+    (started_at, clock): (String, Instant),
+    snapshot: manifest::Snapshot,
+) -> Result<(), Failure> {
+    let manifest = assemble(job, catalog, tables, prepared, outcomes, started_at, snapshot).job_err()?;
     manifest.store(&job.out).job_err()?;
     summary(&manifest, clock.elapsed());
     Ok(())
@@ -73,12 +148,21 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
 
 /// `sluice plan`: the catalog and chunks a dump would use, without data.
 pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
-    require_postgres(&job)?;
-    let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
-    let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
-    coordinator.finish().await.job_err()?;
+    let catalog = match job.source.engine() {
+        Engine::Postgres => {
+            let mut coordinator = Coordinator::begin(&job.source).await.job_err()?;
+            let catalog = crate::db::postgres::catalog::load(coordinator.conn(), &job.selection).await.job_err()?;
+            coordinator.finish().await.job_err()?;
+            catalog
+        }
+        Engine::Sqlite => {
+            let mut snapshot = sqlite::snapshot::Snapshot::take(&job.source, 1).await.job_err()?;
+            sqlite::catalog::load(&mut snapshot.readers[0], &job.selection).await.job_err()?.0
+        }
+        Engine::Mysql => return Err(Failure::usage("mysql sources are not yet supported")),
+    };
     let masking = mask_plan(&job, &catalog)?;
-    let pipelines = pipelines(&catalog.tables, &job, &masking).job_err()?;
+    let pipelines = pipelines(&catalog.tables, &job, &masking, job.source.engine()).job_err()?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     if job.json {
         let tables: Vec<_> = catalog
@@ -107,15 +191,6 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     }
     println!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
     Ok(())
-}
-
-fn require_postgres(job: &DumpJob) -> Result<(), Failure> {
-    match job.source.engine() {
-        Engine::Postgres => Ok(()),
-        other => {
-            Err(Failure::usage(format!("{other:?} sources are not yet supported (only postgres://)").to_lowercase()))
-        }
-    }
 }
 
 /// Creates `DIR/data` and `DIR/schema`; refuses a directory that already
@@ -165,7 +240,7 @@ fn mask_plan(job: &DumpJob, catalog: &Catalog) -> Result<MaskPlan, Failure> {
 fn check_row_stages(runtime: &Runtime, tables: &[Table], pipelines: &[Arc<TablePipeline>]) -> Result<(), Failure> {
     let mut instances = Instances::default();
     for (table, pipeline) in tables.iter().zip(pipelines) {
-        let mut wit = wit_table(table, Engine::Postgres);
+        let mut wit = wit_table(table, pipeline.engine);
         for (component, config) in &pipeline.rows {
             let started = instances.row(runtime, component).and_then(|stage| stage.start(runtime, &wit, config));
             match started {
@@ -182,7 +257,12 @@ fn check_row_stages(runtime: &Runtime, tables: &[Table], pipelines: &[Arc<TableP
 
 /// The stage chain for every table: filter (on original values), mask,
 /// then `--transform` components, then the formatter and the codec.
-fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
+fn pipelines(
+    tables: &[Table],
+    job: &DumpJob,
+    masking: &MaskPlan,
+    engine: Engine,
+) -> anyhow::Result<Vec<Arc<TablePipeline>>> {
     let formatter = ComponentRef::builtin(job.format.name(), World::Formatter)?;
     let codec =
         job.compression.component().map(|name| ComponentRef::builtin(name, World::ByteTransform)).transpose()?;
@@ -209,6 +289,7 @@ fn pipelines(tables: &[Table], job: &DumpJob, masking: &MaskPlan) -> anyhow::Res
             );
             let native = job.stages == StagesMode::Auto;
             Arc::new(TablePipeline {
+                engine,
                 formatter_native: native && job.format == Format::Copy,
                 passthrough: native && rows.is_empty() && job.format == Format::Copy,
                 rows,
@@ -227,33 +308,44 @@ type Outcomes = Vec<(usize, u32, ChunkOutcome)>;
 /// Bytes gathered from the COPY stream before they go to the writer thread.
 const SEND_BYTES: usize = 256 << 10;
 
-/// Runs every chunk on `job.jobs` workers, each with its own connection in
-/// the coordinator's snapshot and its own stage instances.
+/// A worker's connection inside the dump's snapshot.
+enum Reader {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection, Arc<Vec<sqlite::catalog::Layout>>),
+}
+
+impl Reader {
+    /// Streams one chunk to its writer through `tx`, ending with `End`.
+    async fn read(&mut self, table: &Table, chunk: &Chunk, tx: &mpsc::Sender<Piece>) -> anyhow::Result<()> {
+        match self {
+            Reader::Postgres(conn) => copy_out(conn, &read::copy_out_statement(table, chunk.range)?, tx).await,
+            Reader::Sqlite(conn, layouts) => {
+                sqlite::read::send_chunk(conn, table, &layouts[chunk.table], chunk.range, tx).await
+            }
+        }
+    }
+}
+
+/// Runs every chunk on one worker per reader, each with its own stage
+/// instances.
 async fn dump_data(
-    coordinator: &Coordinator,
+    readers: Vec<Reader>,
     job: &DumpJob,
-    runtime: &Arc<Runtime>,
+    prepared: &Prepared,
     tables: &[Arc<Table>],
-    pipelines: &[Arc<TablePipeline>],
-    chunks: Vec<Chunk>,
     progress: Progress,
 ) -> anyhow::Result<Outcomes> {
-    let workers = job.jobs.min(chunks.len()).max(1);
-    let mut connections = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        connections.push(coordinator.worker(&job.source).await?);
-    }
-    let queue = Arc::new(Mutex::new(VecDeque::from(chunks)));
+    let queue = Arc::new(Mutex::new(VecDeque::from(prepared.chunks.clone())));
     let mut set = JoinSet::new();
-    for conn in connections {
+    for reader in readers {
         let queue = queue.clone();
-        let runtime = runtime.clone();
+        let runtime = prepared.runtime.clone();
         let tables = tables.to_vec();
-        let pipelines = pipelines.to_vec();
+        let pipelines = prepared.pipelines.clone();
         let data_dir = job.out.join("data");
         let progress = progress.clone();
         set.spawn(async move {
-            let mut conn = conn;
+            let mut reader = reader;
             let mut instances = Instances::default();
             let mut done = Vec::new();
             loop {
@@ -269,8 +361,7 @@ async fn dump_data(
                     chunk: chunk.index,
                     path: data_dir.join(name),
                 };
-                let statement = read::copy_out_statement(&table, chunk.range);
-                let (back, result) = dump_chunk(&mut conn, job, instances, &statement).await;
+                let (back, result) = dump_chunk(&mut reader, job, instances, &chunk).await;
                 instances = back;
                 let outcome = result.with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;
                 progress.chunk_done("dumped", &table.qualified(), chunk.index, outcome.rows, outcome.written.bytes);
@@ -292,14 +383,15 @@ async fn dump_data(
     Ok(outcomes)
 }
 
-/// Streams one chunk's COPY output to its blocking writer.
+/// Reads one chunk and hands it to its blocking writer.
 async fn dump_chunk(
-    conn: &mut PgConnection,
+    reader: &mut Reader,
     job: ChunkJob,
     mut instances: Instances,
-    statement: &str,
+    chunk: &Chunk,
 ) -> (Instances, anyhow::Result<ChunkOutcome>) {
     let (tx, rx) = mpsc::channel::<Piece>(16);
+    let table = job.table.clone();
     let writer = tokio::task::spawn_blocking(move || {
         let result = worker::write_chunk(&job, &mut instances, rx);
         if result.is_err() {
@@ -307,48 +399,49 @@ async fn dump_chunk(
         }
         (instances, result)
     });
-    let read = async {
-        let mut stream = conn.copy_out_raw(statement).await?;
-        // PostgreSQL sends one CopyData message per row: gathering them into
-        // larger pieces wakes the writer thread once per piece, not per row.
-        let mut pending = BytesMut::with_capacity(SEND_BYTES);
-        while let Some(bytes) = stream.next().await {
-            pending.extend_from_slice(&bytes?);
-            if pending.len() >= SEND_BYTES {
-                let piece = std::mem::replace(&mut pending, BytesMut::with_capacity(SEND_BYTES)).freeze();
-                if tx.send(Piece::Data(piece)).await.is_err() {
-                    return anyhow::Ok(()); // the writer failed; its error wins
-                }
-            }
-        }
-        if !pending.is_empty() && tx.send(Piece::Data(pending.freeze())).await.is_err() {
-            return anyhow::Ok(());
-        }
-        let _ = tx.send(Piece::End).await;
-        anyhow::Ok(())
-    }
-    .await;
+    let read = reader.read(&table, chunk, &tx).await;
     drop(tx);
     match writer.await {
         Ok((instances, written)) => match (read, written) {
-            (Err(e), _) => (instances, Err(e.context("reading from PostgreSQL failed"))),
+            (Err(e), _) => (instances, Err(e.context("reading from the source failed"))),
             (Ok(()), written) => (instances, written),
         },
         Err(e) => (Instances::default(), Err(anyhow!("chunk writer panicked: {e}"))),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Streams a COPY … TO STDOUT to the writer, then `End`.
+async fn copy_out(conn: &mut PgConnection, statement: &str, tx: &mpsc::Sender<Piece>) -> anyhow::Result<()> {
+    let mut stream = conn.copy_out_raw(statement).await?;
+    // PostgreSQL sends one CopyData message per row: gathering them into
+    // larger pieces wakes the writer thread once per piece, not per row.
+    let mut pending = BytesMut::with_capacity(SEND_BYTES);
+    while let Some(bytes) = stream.next().await {
+        pending.extend_from_slice(&bytes?);
+        if pending.len() >= SEND_BYTES {
+            let piece = std::mem::replace(&mut pending, BytesMut::with_capacity(SEND_BYTES)).freeze();
+            if tx.send(Piece::Data(piece)).await.is_err() {
+                return Ok(()); // the writer failed; its error wins
+            }
+        }
+    }
+    if !pending.is_empty() && tx.send(Piece::Data(pending.freeze())).await.is_err() {
+        return Ok(());
+    }
+    let _ = tx.send(Piece::End).await;
+    Ok(())
+}
+
 fn assemble(
     job: &DumpJob,
     catalog: &Catalog,
     tables: &[Arc<Table>],
-    pipelines: &[Arc<TablePipeline>],
-    masking: &MaskPlan,
+    prepared: &Prepared,
     outcomes: Outcomes,
     started_at: String,
-    snapshot_id: String,
+    snapshot: manifest::Snapshot,
 ) -> anyhow::Result<Manifest> {
+    let (pipelines, masking) = (&prepared.pipelines, &prepared.masking);
     let mut by_table: BTreeMap<usize, Vec<(u32, ChunkOutcome)>> = BTreeMap::new();
     for (table, chunk, outcome) in outcomes {
         by_table.entry(table).or_default().push((chunk, outcome));
@@ -409,11 +502,11 @@ fn assemble(
         format_version: manifest::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         source: manifest::Source {
-            engine: Engine::Postgres,
+            engine: job.source.engine(),
             server_version: catalog.server_version.clone(),
             database: job.source.database(),
         },
-        snapshot: manifest::Snapshot { id: Some(snapshot_id) },
+        snapshot,
         started_at,
         finished_at: manifest::now(),
         format: job.format.name().to_owned(),

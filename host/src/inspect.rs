@@ -12,11 +12,11 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         return Ok(());
     }
     println!(
-        "dump of {:?} database {} (server {}), snapshot {}",
-        manifest.source.engine,
+        "dump of {} database {} (server {}), snapshot {}",
+        manifest.source.engine.label(),
         manifest.source.database,
         manifest.source.server_version,
-        manifest.snapshot.id.as_deref().unwrap_or("-")
+        manifest.snapshot.id.as_deref().or(manifest.snapshot.method.as_deref()).unwrap_or("-")
     );
     println!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
     println!("format {}, compression {}", manifest.format, manifest.compression);

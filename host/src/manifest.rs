@@ -65,6 +65,9 @@ pub struct Source {
 pub struct Snapshot {
     /// PostgreSQL exported snapshot id.
     pub id: Option<String>,
+    /// How every reader was put at the same point in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// Schema files.

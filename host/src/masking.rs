@@ -362,6 +362,7 @@ mod tests {
             bytes: 0,
             partition_of: None,
             unique: if pk.is_empty() { vec![] } else { vec![pk.iter().map(|c| c.to_string()).collect()] },
+            int_key: None,
         }
     }
 

@@ -1,8 +1,10 @@
 //! Pure planning: tables and size estimates in, chunks out, no I/O.
 //!
-//! Big PostgreSQL tables split into page (`ctid`) ranges so one huge table
-//! uses every worker; the last range is open-ended so rows in pages added
-//! after the size was read are never lost. Chunks are scheduled largest first.
+//! Big tables split so one huge table uses every worker: PostgreSQL tables
+//! into page (`ctid`) ranges, tables with an integer key (SQLite's rowid) into
+//! key ranges. The first and last ranges are open-ended so rows outside the
+//! sizes read at planning time are never lost. Chunks are scheduled largest
+//! first.
 
 use serde::Serialize;
 
@@ -21,6 +23,28 @@ pub enum ChunkRange {
         /// Last page, exclusive; None for the open-ended last chunk.
         end: Option<u64>,
     },
+    /// Rows whose integer key is in `start..end` (None: unbounded).
+    Keys {
+        /// Lowest key, inclusive; None for the first chunk.
+        start: Option<i64>,
+        /// Highest key, exclusive; None for the last chunk.
+        end: Option<i64>,
+    },
+}
+
+impl ChunkRange {
+    /// The `WHERE` clause (with a leading space) selecting a key range's rows
+    /// by `key`, an already quoted column; empty for a whole table.
+    pub fn key_filter(&self, key: &str) -> anyhow::Result<String> {
+        Ok(match *self {
+            ChunkRange::Whole => String::new(),
+            ChunkRange::Keys { start: None, end: None } => String::new(),
+            ChunkRange::Keys { start: Some(s), end: None } => format!(" WHERE {key} >= {s}"),
+            ChunkRange::Keys { start: None, end: Some(e) } => format!(" WHERE {key} < {e}"),
+            ChunkRange::Keys { start: Some(s), end: Some(e) } => format!(" WHERE {key} >= {s} AND {key} < {e}"),
+            ChunkRange::Pages { .. } => anyhow::bail!("page ranges are PostgreSQL's; this table splits by key"),
+        })
+    }
 }
 
 /// One unit of work: a range of one table.
@@ -37,12 +61,20 @@ pub struct Chunk {
 }
 
 /// Splits tables into chunks of about `chunk_bytes` and orders them largest
-/// first (ties: catalog order, then chunk order).
+/// first (ties: catalog order, then chunk order). Tables with an integer key
+/// split by key, others by page when `page_size` is not 0, else not at all.
 pub fn plan(tables: &[Table], chunk_bytes: u64, page_size: u64) -> Vec<Chunk> {
-    let page_size = page_size.max(1);
-    let pages_per_chunk = (chunk_bytes / page_size).max(1);
+    let pages_per_chunk = (chunk_bytes / page_size.max(1)).max(1);
     let mut chunks = Vec::new();
     for (table_index, table) in tables.iter().enumerate() {
+        if let Some((low, high)) = table.int_key {
+            chunks.extend(key_chunks(table_index, table.bytes, low, high, chunk_bytes));
+            continue;
+        }
+        if page_size == 0 {
+            chunks.push(Chunk { table: table_index, index: 0, range: ChunkRange::Whole, estimated_bytes: table.bytes });
+            continue;
+        }
         let pages = table.bytes.div_ceil(page_size);
         if pages <= pages_per_chunk {
             chunks.push(Chunk { table: table_index, index: 0, range: ChunkRange::Whole, estimated_bytes: table.bytes });
@@ -67,6 +99,30 @@ pub fn plan(tables: &[Table], chunk_bytes: u64, page_size: u64) -> Vec<Chunk> {
     chunks
 }
 
+/// Key ranges of about `chunk_bytes` each over `low..=high`, assuming keys
+/// spread evenly; the first starts and the last ends unbounded.
+fn key_chunks(table: usize, bytes: u64, low: i64, high: i64, chunk_bytes: u64) -> Vec<Chunk> {
+    let span = (i128::from(high) - i128::from(low) + 1).max(1);
+    let count = i128::from(bytes.div_ceil(chunk_bytes.max(1)).max(1)).min(span);
+    let step = (span + count - 1) / count; // i128::div_ceil is unstable
+    (0..count)
+        .map(|i| {
+            // Clamped to `high`, so a bound always fits an i64 (a range may
+            // then be empty, never missing).
+            let bound =
+                |k: i128| Some(i64::try_from((i128::from(low) + k * step).min(i128::from(high))).unwrap_or(high));
+            let start = if i == 0 { None } else { bound(i) };
+            let end = if i + 1 == count { None } else { bound(i + 1) };
+            Chunk {
+                table,
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                range: ChunkRange::Keys { start, end },
+                estimated_bytes: bytes / count as u64,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +137,42 @@ mod tests {
             bytes,
             partition_of: None,
             unique: Vec::new(),
+            int_key: None,
         }
+    }
+
+    #[test]
+    fn integer_keys_split_into_ranges_that_cover_every_key_once() {
+        for (low, high) in [(1, 1), (1, 10), (-5, 1000), (i64::MIN, i64::MAX), (7, 8)] {
+            for parts in [1u64, 2, 3, 7] {
+                let t = Table { int_key: Some((low, high)), ..table("t", parts * 100) };
+                let chunks = plan(&[t], 100, 0);
+                let mut ranges: Vec<_> = chunks.iter().map(|c| (c.index, c.range)).collect();
+                ranges.sort_by_key(|r| r.0);
+                let bounds: Vec<(Option<i64>, Option<i64>)> = ranges
+                    .iter()
+                    .map(|(_, r)| match r {
+                        ChunkRange::Keys { start, end } => (*start, *end),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect();
+                assert_eq!(bounds.first().map(|b| b.0), Some(None), "first range is open");
+                assert_eq!(bounds.last().map(|b| b.1), Some(None), "last range is open");
+                for pair in bounds.windows(2) {
+                    assert_eq!(pair[0].1, pair[1].0, "ranges meet: {bounds:?}");
+                    assert!(pair[0].1.is_some());
+                }
+                let span = i128::from(high) - i128::from(low) + 1;
+                assert_eq!(bounds.len() as i128, i128::from(parts).min(span), "{low}..{high} in {parts}");
+            }
+        }
+    }
+
+    #[test]
+    fn tables_without_pages_or_keys_are_one_chunk() {
+        let chunks = plan(&[table("t", 1 << 30)], 100, 0);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].range, ChunkRange::Whole);
     }
 
     #[test]
@@ -114,8 +205,8 @@ mod tests {
                 let mut covered = vec![0u32; pages as usize + 5];
                 for c in &chunks {
                     let (s, e) = match c.range {
-                        ChunkRange::Whole => (0, pages + 5),
                         ChunkRange::Pages { start, end } => (start, end.unwrap_or(pages + 5)),
+                        _ => (0, pages + 5),
                     };
                     for p in s..e {
                         covered[p as usize] += 1;

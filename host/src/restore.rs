@@ -48,6 +48,7 @@ impl Decoding {
         let format = match manifest.format.as_str() {
             "copy" => Format::Copy,
             "csv" => Format::Csv,
+            "sql" => Format::Sql,
             other => bail!("the manifest names an unknown format '{other}'"),
         };
         let compression = Compression::parse(&manifest.compression)?;
@@ -92,9 +93,19 @@ impl Decoding {
 /// `sluice restore`.
 pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     let manifest = Manifest::load(&job.dir).usage_err()?;
-    if manifest.source.engine != Engine::Postgres || job.target.engine() != Engine::Postgres {
-        return Err(Failure::usage("only PostgreSQL dumps into PostgreSQL targets are supported yet"));
+    match (manifest.source.engine, job.target.engine()) {
+        (Engine::Postgres, Engine::Postgres) => run_postgres(job, manifest).await,
+        (Engine::Sqlite, Engine::Sqlite) => run_sqlite(job, manifest).await,
+        (from, to) => Err(Failure::usage(format!(
+            "a {} dump restores into a {} target only, not {}",
+            from.label(),
+            from.label(),
+            to.label()
+        ))),
     }
+}
+
+async fn run_postgres(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
     let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
     let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
     let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
@@ -135,12 +146,144 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
             mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
         }
     }
+    report(&tables, mismatches, clock)
+}
+
+/// Fails on row-count mismatches, else prints the summary.
+fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -> Result<(), Failure> {
     if !mismatches.is_empty() {
         return Err(Failure::Job(anyhow!("row counts differ from the manifest: {}", mismatches.join("; "))));
     }
     let rows: u64 = tables.iter().map(|t| t.rows).sum();
     let secs = clock.elapsed().as_secs_f64().max(1e-3);
     println!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
+    Ok(())
+}
+
+/// Restore into SQLite: one writer connection runs each file's INSERT
+/// statements in a transaction of its own, tables in the dump's order and
+/// each table's files in chunk order (so rows keep their order); a blocking
+/// thread checks and decodes the next files meanwhile.
+async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
+    use crate::db::sqlite::{self, write as lite};
+    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
+    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
+    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
+    let mut progress = Progress::new(job.progress);
+    let clock = Instant::now();
+
+    let mut conn = sqlite::connect(&job.target, true).await.job_err()?;
+    if let Some(object) = lite::first_user_object(&mut conn).await.job_err()? {
+        if !job.clean {
+            return Err(Failure::usage(format!(
+                "target database {} is not empty (it has {object}): restore into a new file or pass --clean",
+                job.target
+            )));
+        }
+        progress.phase("cleaning target");
+        lite::clean(&mut conn).await.job_err()?;
+    }
+    sqlx::raw_sql(lite::LOAD_SETTINGS).execute(&mut conn).await.job_err()?;
+    progress.phase("pre-data schema");
+    lite::execute_in_transaction(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
+
+    progress.phase("data");
+    let tables: Vec<Arc<TableEntry>> =
+        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
+    let runtime = Runtime::new(job.limits).job_err()?;
+    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
+    let (tx, mut rx) = mpsc::channel::<SqlPiece>(4);
+    let (dir, work) = (job.dir.clone(), tables.clone());
+    let producer = tokio::task::spawn_blocking(move || produce_sql(&runtime, &decoding, &dir, &work, &tx));
+    let loaded = async {
+        while let Some(piece) = rx.recv().await {
+            match piece {
+                SqlPiece::Begin => sqlx::raw_sql("BEGIN").execute(&mut conn).await.map(drop)?,
+                SqlPiece::Statements(sql) => {
+                    let text = String::from_utf8(sql).map_err(|_| anyhow!("a data file is not UTF-8 SQL"))?;
+                    sqlx::raw_sql(&text).execute(&mut conn).await?;
+                }
+                SqlPiece::Commit { table, chunk } => {
+                    sqlx::raw_sql("COMMIT").execute(&mut conn).await?;
+                    progress.chunk_done("restored", &table.qualified(), 0, chunk.rows, chunk.bytes);
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    drop(rx);
+    let produced = producer.await.map_err(|e| Failure::Job(anyhow!("the file reader stopped: {e}")))?;
+    if let Err(e) = loaded.and(produced) {
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+        return Err(Failure::Job(e.context("loading into SQLite failed")));
+    }
+    progress.finish();
+
+    progress.phase("post-data schema");
+    lite::execute_in_transaction(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
+    lite::set_sequences(&mut conn, &manifest.sequences).await.job_err()?;
+    progress.phase("checking row counts");
+    let mut mismatches = Vec::new();
+    for table in &tables {
+        let count = lite::count_rows(&mut conn, &table.name).await.job_err()?;
+        if count != table.rows {
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+        }
+    }
+    report(&tables, mismatches, clock)
+}
+
+/// What the SQLite loader runs: a file's statements between `Begin` and
+/// `Commit`; a file that fails its checksum never reaches `Commit`.
+enum SqlPiece {
+    Begin,
+    Statements(Vec<u8>),
+    Commit { table: Arc<TableEntry>, chunk: ChunkRecord },
+}
+
+/// Decodes every file in load order into whole statements. Blocking.
+fn produce_sql(
+    runtime: &Runtime,
+    decoding: &Decoding,
+    dir: &Path,
+    tables: &[Arc<TableEntry>],
+    tx: &mpsc::Sender<SqlPiece>,
+) -> anyhow::Result<()> {
+    const PIECE: usize = 4 << 20;
+    let send = |piece: SqlPiece| tx.blocking_send(piece).map_err(|_| anyhow!("the loader stopped"));
+    let mut instances = Instances::default();
+    for table in tables {
+        for chunk in &table.chunks {
+            let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
+            let path = dir.join(&chunk.file);
+            let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
+            let mut splitter = crate::db::sql_text::StatementSplitter::new(false);
+            let mut buf = vec![0u8; 1 << 20];
+            let mut ready = Vec::new();
+            send(SqlPiece::Begin)?;
+            let mut read_all = || -> anyhow::Result<()> {
+                loop {
+                    let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    ready.extend(splitter.feed(&buf[..n]));
+                    if ready.len() >= PIECE {
+                        send(SqlPiece::Statements(std::mem::take(&mut ready)))?;
+                    }
+                }
+                Ok(())
+            };
+            read_all().map_err(|e| explain(e, &path, chunk))?;
+            check_digest(digest, chunk)?;
+            splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
+            if !ready.is_empty() {
+                send(SqlPiece::Statements(ready))?;
+            }
+            send(SqlPiece::Commit { table: table.clone(), chunk: chunk.clone() })?;
+        }
+    }
     Ok(())
 }
 
@@ -270,12 +413,27 @@ fn produce(
     let formatter = decoding.parse_with_component().then_some(&decoding.formatter);
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
     let (input, digest) = decoding.open(path, runtime, parts.codec)?;
-    send_rows(runtime, table, path, input, parts.formatter, tx)?;
+    send_rows(runtime, table, path, input, parts.formatter, tx).map_err(|e| explain(e, path, chunk))?;
+    check_digest(digest, chunk)
+}
+
+fn mismatch(chunk: &ChunkRecord) -> anyhow::Error {
+    anyhow!("{} does not match its size and SHA-256 in the manifest: not loaded", chunk.file)
+}
+
+/// Fails unless what was read of a file matches the manifest.
+fn check_digest(digest: ReadDigest, chunk: &ChunkRecord) -> anyhow::Result<()> {
     let (bytes, sha256) = digest.finish();
-    if bytes != chunk.bytes || sha256 != chunk.sha256 {
-        bail!("{} does not match its size and SHA-256 in the manifest: not loaded", chunk.file);
+    if bytes != chunk.bytes || sha256 != chunk.sha256 { Err(mismatch(chunk)) } else { Ok(()) }
+}
+
+/// A file that fails to decode is most often a damaged one: when its
+/// checksum is wrong, say that rather than what the decoder tripped on.
+fn explain(error: anyhow::Error, path: &Path, chunk: &ChunkRecord) -> anyhow::Error {
+    match hash_file(path) {
+        Ok((bytes, sha256)) if bytes != chunk.bytes || sha256 != chunk.sha256 => mismatch(chunk),
+        _ => error,
     }
-    Ok(())
 }
 
 /// Streams a decoded file to the loader, through the formatter's parse
@@ -330,5 +488,6 @@ pub fn entry_table(entry: &TableEntry) -> crate::catalog::Table {
         bytes: entry.bytes,
         partition_of: None,
         unique: Vec::new(),
+        int_key: None,
     }
 }

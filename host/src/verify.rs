@@ -57,7 +57,7 @@ fn check(dir: &Path, manifest: &Manifest, decoding: &Decoding, runtime: &Runtime
                 continue;
             }
             // One pass per file: the bytes are hashed as they are decoded.
-            match count_rows(dir, table, chunk, decoding, runtime, &mut instances) {
+            match count_rows(dir, table, chunk, decoding, runtime, &mut instances, manifest.source.engine) {
                 Ok((n, read)) => match compare(&chunk.file, read, chunk.bytes, &chunk.sha256) {
                     Err(problem) => problems.push(problem),
                     Ok(()) if n == chunk.rows => rows += n,
@@ -108,6 +108,7 @@ fn count_rows(
     decoding: &Decoding,
     runtime: &Runtime,
     instances: &mut Instances,
+    engine: Engine,
 ) -> anyhow::Result<(u64, (u64, String))> {
     let native_count = decoding.stages == StagesMode::Auto && decoding.format == Format::Copy;
     let formatter = (!native_count).then_some(&decoding.formatter);
@@ -124,7 +125,7 @@ fn count_rows(
             rows += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         },
         Some(formatter) => {
-            formatter.parse_start(runtime, &wit_table(&entry_table(table), Engine::Postgres), "")?;
+            formatter.parse_start(runtime, &wit_table(&entry_table(table), engine), "")?;
             loop {
                 let n = input.read(&mut buf)?;
                 let batch = if n == 0 { formatter.parse_end(runtime)? } else { formatter.parse(runtime, &buf[..n])? };

@@ -34,6 +34,8 @@ pub const BATCH_BYTES: usize = 4 << 20;
 pub enum Piece {
     /// Raw COPY text.
     Data(Bytes),
+    /// Rows already in batches (engines without COPY).
+    Batch(Batch),
     /// The reader finished cleanly.
     End,
 }
@@ -41,6 +43,8 @@ pub enum Piece {
 /// The stage chain of one table.
 #[derive(Debug, Clone)]
 pub struct TablePipeline {
+    /// The source engine (the components' dialect).
+    pub engine: Engine,
     /// Row transforms in order, with their config text.
     pub rows: Vec<(ComponentRef, String)>,
     /// Data file format.
@@ -153,7 +157,7 @@ pub fn write_chunk(
     if !pipeline.passthrough {
         let mut formatter = parts.formatter;
         // Row stages first: each sees the columns the previous one returned.
-        let mut wit = wit_table(&job.table, Engine::Postgres);
+        let mut wit = wit_table(&job.table, pipeline.engine);
         let mut chain = Vec::new();
         for (component, config) in &pipeline.rows {
             let stage = Instances::row_in(&mut *parts.rows, runtime, component)?;
@@ -189,6 +193,7 @@ pub fn write_chunk(
         loop {
             match input.blocking_recv() {
                 Some(Piece::Data(bytes)) => decoder.feed(&bytes, &mut emit)?,
+                Some(Piece::Batch(batch)) => emit(batch)?,
                 Some(Piece::End) => break,
                 None => bail!("the reader stopped before the end of the data"),
             }
@@ -206,6 +211,7 @@ pub fn write_chunk(
                     rows += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
                     encoder.write_all(&bytes)?;
                 }
+                Some(Piece::Batch(_)) => bail!("the native COPY pass-through got rows in batches"),
                 Some(Piece::End) => break,
                 None => bail!("the reader stopped before the end of the data"),
             }

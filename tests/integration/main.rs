@@ -23,3 +23,5 @@ mod sandbox;
 mod authoring;
 // Masking and filtering: keyed, deterministic, foreign-key safe, fail-closed.
 mod masking;
+// SQLite as source and target: storage classes, WITHOUT ROWID, AUTOINCREMENT, one snapshot.
+mod sqlite;

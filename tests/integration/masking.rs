@@ -36,7 +36,8 @@ fn masked_dump(db: &TestDb, config: &str, key: Option<&str>, extra: &[&str]) -> 
     let dir = DumpDir::new();
     let config_path = dir.path().with_extension("toml");
     std::fs::write(&config_path, config).expect("write config");
-    let mut args = vec!["dump", db.url(), "--out", dir.arg(), "-j", "2", "--config", config_path.to_str().expect("utf-8")];
+    let mut args =
+        vec!["dump", db.url(), "--out", dir.arg(), "-j", "2", "--config", config_path.to_str().expect("utf-8")];
     args.extend_from_slice(extra);
     let env: Vec<(&str, &OsStr)> = key.map(|k| ("SLUICE_MASK_KEY", OsStr::new(k))).into_iter().collect();
     let out = run_with_env(&args, &env);
@@ -56,7 +57,8 @@ fn masked_pagila_restores_with_every_foreign_key_and_no_original_personal_value(
     restore_into(&dir, &target, &["-j", "2"]).assert_success();
 
     for (table, column) in [("customer", "email"), ("staff", "email"), ("address", "phone")] {
-        let before = values(&src, &format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"));
+        let before =
+            values(&src, &format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"));
         let after = values(&target, &format!("SELECT {column} FROM {table}"));
         let leaked: Vec<_> = before.intersection(&after).collect();
         assert!(leaked.is_empty(), "original {table}.{column} values survived masking: {leaked:?}");
@@ -89,7 +91,11 @@ fn masked_pagila_restores_with_every_foreign_key_and_no_original_personal_value(
     let manifest = dir.manifest();
     let customer = table_entry(&manifest, "public", "customer");
     assert_eq!(customer["masked"]["email"], "email");
-    assert_eq!(table_entry(&manifest, "public", "rental")["masked"]["customer_id"], "ff1", "the FK inherits the key's rule");
+    assert_eq!(
+        table_entry(&manifest, "public", "rental")["masked"]["customer_id"],
+        "ff1",
+        "the FK inherits the key's rule"
+    );
     assert!(!dir.manifest_text().contains(KEY), "the key reached the manifest");
     assert!(!out.stderr.contains(KEY) && !out.stdout.contains(KEY), "the key reached the output");
 }
@@ -123,9 +129,11 @@ fn masking_without_a_key_is_bad_input_before_any_data_is_read() {
 #[test]
 fn unknown_rules_and_columns_are_bad_input_naming_table_and_column() {
     let src = TestDb::pagila();
-    let (_, out) = masked_dump(&src, "[[table]]\nmatch = 'public.customer'\nmask = { email = 'emale' }\n", Some(KEY), &[]);
+    let (_, out) =
+        masked_dump(&src, "[[table]]\nmatch = 'public.customer'\nmask = { email = 'emale' }\n", Some(KEY), &[]);
     out.assert_code(2).assert_stderr_contains("public.customer column email: unknown rule 'emale'");
-    let (_, out) = masked_dump(&src, "[[table]]\nmatch = 'public.customer'\nmask = { emial = 'email' }\n", Some(KEY), &[]);
+    let (_, out) =
+        masked_dump(&src, "[[table]]\nmatch = 'public.customer'\nmask = { emial = 'email' }\n", Some(KEY), &[]);
     out.assert_code(2).assert_stderr_contains("public.customer has no column 'emial'");
     let bad_param = "[[table]]\nmatch = 'public.customer'\nmask = { email = { rule = 'email', colour = 'blue' } }\n";
     let (dir, out) = masked_dump(&src, bad_param, Some(KEY), &[]);
@@ -137,7 +145,8 @@ fn unknown_rules_and_columns_are_bad_input_naming_table_and_column() {
 fn unmapped_fail_stops_the_dump_when_a_new_column_appears() {
     let src = TestDb::new();
     src.exec("CREATE TABLE people (id int PRIMARY KEY, email text); INSERT INTO people VALUES (1, 'a@b.c'), (2, NULL)");
-    let config = "[mask]\nunmapped = 'fail'\n[[table]]\nmatch = 'public.people'\nmask = { email = 'email' }\nkeep = ['id']\n";
+    let config =
+        "[mask]\nunmapped = 'fail'\n[[table]]\nmatch = 'public.people'\nmask = { email = 'email' }\nkeep = ['id']\n";
     masked_dump(&src, config, Some(KEY), &[]).1.assert_success();
     src.exec("ALTER TABLE people ADD COLUMN phone text");
     let (dir, out) = masked_dump(&src, config, Some(KEY), &[]);

@@ -11,6 +11,7 @@ mod compare;
 mod component;
 mod db;
 mod dump;
+mod sqlite;
 
 pub use cli::{RunOutput, run, run_measuring_peak_rss, run_with_env, sluice, sluice_command};
 pub use compare::{assert_same_database, schema_dump, sequence_values, table_checksums};
@@ -19,3 +20,4 @@ pub use db::{TestDb, TestRole, fixture, load_pagila, load_sql_file, server_url, 
 pub use dump::{
     DumpDir, all_stages, chunk_path, chunks_of, dump, is_sha256_hex, restore_into, round_trip, sha256_file, table_entry,
 };
+pub use sqlite::{SqliteDb, assert_same_sqlite};

@@ -121,7 +121,8 @@ impl RowTransform for Mask {
             for row in 0..values.len() {
                 match values.is_null(row) {
                     true => column.push_null(),
-                    false => column.push(out.next().flatten().as_deref()),
+                    // A masked value keeps its row's storage class (SQLite).
+                    false => column.push_like(out.next().flatten().as_deref(), values.value_type(row)),
                 }
             }
             masked.push((plan.index, column.finish()));

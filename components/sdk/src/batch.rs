@@ -35,7 +35,7 @@ impl Batch {
             .map(|column| {
                 let mut out = ColumnBuilder::with_capacity(kept, column.data().len());
                 for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
-                    out.push(column.value(i));
+                    out.push_like(column.value(i), column.value_type(i));
                 }
                 out.finish()
             })

@@ -10,6 +10,8 @@ pub struct ColumnBuilder {
     offsets: Vec<u32>,
     /// Kept empty until the first NULL; then one bit per row pushed so far.
     nulls: Vec<u8>,
+    /// None until the first typed value; then one class byte per row.
+    types: Option<Vec<u8>>,
 }
 
 impl Default for ColumnBuilder {
@@ -28,7 +30,7 @@ impl ColumnBuilder {
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        ColumnBuilder { data: Vec::with_capacity(bytes), offsets, nulls: Vec::new() }
+        ColumnBuilder { data: Vec::with_capacity(bytes), offsets, nulls: Vec::new(), types: None }
     }
 
     /// Number of values pushed.
@@ -87,8 +89,38 @@ impl ColumnBuilder {
         }
     }
 
+    /// Appends a value with its storage class (`i`, `r`, `t`, `b`; see
+    /// `types.wit`); `None` appends a NULL. Rows pushed untyped before the
+    /// first typed one are recorded as `t`, or `n` when NULL.
+    pub fn push_typed(&mut self, value: Option<&[u8]>, class: u8) {
+        if self.types.is_none() {
+            let rows = self.len();
+            self.types = Some((0..rows).map(|i| if self.is_null_at(i) { b'n' } else { b't' }).collect());
+        }
+        self.push(value);
+        if let (Some(types), Some(_)) = (self.types.as_mut(), value) {
+            *types.last_mut().expect("pushed above") = class;
+        }
+    }
+
+    /// Appends a value with the class its source gave it, if any.
+    pub fn push_like(&mut self, value: Option<&[u8]>, class: Option<u8>) {
+        match class {
+            Some(class) => self.push_typed(value, class),
+            None => self.push(value),
+        }
+    }
+
+    fn is_null_at(&self, row: usize) -> bool {
+        !self.nulls.is_empty() && self.nulls[row / 8] & (1 << (row % 8)) != 0
+    }
+
     fn end_value(&mut self, null: bool) {
         let row = self.len();
+        if let Some(types) = self.types.as_mut() {
+            // One class per row once any value was typed.
+            types.push(if null { b'n' } else { b't' });
+        }
         // Batches are bounded far below 4 GiB (and wasm32 memory cannot
         // exceed it), so the offset always fits the WIT `u32`.
         self.offsets.push(self.data.len() as u32);
@@ -107,7 +139,7 @@ impl ColumnBuilder {
 
     /// The finished column.
     pub fn finish(self) -> ColumnData {
-        ColumnData { data: self.data, offsets: self.offsets, nulls: self.nulls }
+        ColumnData { data: self.data, offsets: self.offsets, nulls: self.nulls, types: self.types.unwrap_or_default() }
     }
 }
 

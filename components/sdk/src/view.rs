@@ -17,6 +17,8 @@ pub struct ColumnView<'a> {
     offsets: &'a [u32],
     /// Empty, or `ceil(rows / 8)` bytes.
     nulls: &'a [u8],
+    /// Empty, or one storage-class byte per row (see `types.wit`).
+    types: &'a [u8],
     rows: usize,
 }
 
@@ -24,7 +26,7 @@ impl<'a> ColumnView<'a> {
     /// Validates `column` as holding `rows` values.
     pub fn new(column: &'a ColumnData, rows: u32) -> Result<Self, StageError> {
         let rows = rows as usize;
-        let ColumnData { data, offsets, nulls } = column;
+        let ColumnData { data, offsets, nulls, types } = column;
         // A column with no rows may come with no offsets at all.
         let offsets_ok = offsets.len() == rows + 1 || (rows == 0 && offsets.is_empty());
         if !offsets_ok {
@@ -56,7 +58,13 @@ impl<'a> ColumnView<'a> {
                 rows.div_ceil(8)
             )));
         }
-        let view = ColumnView { data, offsets, nulls, rows };
+        if !types.is_empty() && types.len() != rows {
+            return Err(StageError::invalid_input(format!(
+                "column has {} value types for {rows} rows, expected {rows} or none",
+                types.len()
+            )));
+        }
+        let view = ColumnView { data, offsets, nulls, types, rows };
         if !nulls.is_empty() {
             for i in 0..rows {
                 if view.is_null(i) && offsets[i] != offsets[i + 1] {
@@ -101,6 +109,17 @@ impl<'a> ColumnView<'a> {
                 std::str::from_utf8(v).map_err(|e| StageError::invalid_input(format!("row {i} is not UTF-8: {e}")))
             })
             .transpose()
+    }
+
+    /// Row `i`'s storage class (`i`, `r`, `t`, `b`, `n`), or `None` when
+    /// values carry no class of their own (see `types.wit`).
+    pub fn value_type(&self, i: usize) -> Option<u8> {
+        self.types.get(i).copied()
+    }
+
+    /// The per-row storage classes (empty when values have none).
+    pub fn types(&self) -> &'a [u8] {
+        self.types
     }
 
     /// Every value in row order.
@@ -209,7 +228,7 @@ mod tests {
     use super::*;
 
     fn column(data: &[u8], offsets: &[u32], nulls: &[u8]) -> ColumnData {
-        ColumnData { data: data.to_vec(), offsets: offsets.to_vec(), nulls: nulls.to_vec() }
+        ColumnData { data: data.to_vec(), offsets: offsets.to_vec(), nulls: nulls.to_vec(), types: Vec::new() }
     }
 
     #[test]
@@ -252,6 +271,7 @@ mod tests {
             (column(b"ab", &[0, 1, 2], &[0, 0]), 2), // bitmap too long
             (column(b"ab", &[0, 1, 2], &[0b01]), 2), // NULL with a value
             (column(b"", &[], &[]), 1),              // no offsets for one row
+            (ColumnData { types: vec![b'i'; 2], ..column(b"1", &[0, 1], &[]) }, 1), // types for 2 rows
         ];
         for (c, rows) in bad {
             let result = ColumnView::new(&c, rows).map(|_| ());

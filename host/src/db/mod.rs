@@ -3,6 +3,8 @@
 //! wasm or of orchestration.
 
 pub mod postgres;
+pub mod sql_text;
+pub mod sqlite;
 
 use anyhow::bail;
 
@@ -16,6 +18,17 @@ pub enum Engine {
     Mysql,
     /// SQLite.
     Sqlite,
+}
+
+impl Engine {
+    /// The engine's name as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL",
+            Engine::Mysql => "MySQL",
+            Engine::Sqlite => "SQLite",
+        }
+    }
 }
 
 /// A parsed database URL. Its `Debug` and `Display` never show the password.
@@ -56,9 +69,22 @@ impl DbUrl {
         &self.url
     }
 
-    /// Database name from the path.
+    /// Database name from the path (the file path for SQLite).
     pub fn database(&self) -> String {
-        self.url.path().trim_start_matches('/').to_owned()
+        match self.engine {
+            Engine::Sqlite => self.sqlite_path(),
+            _ => self.url.path().trim_start_matches('/').to_owned(),
+        }
+    }
+
+    /// The file a `sqlite://` URL names: `sqlite://dir/file.db` is relative
+    /// to the working directory, `sqlite:///abs/file.db` absolute.
+    pub fn sqlite_path(&self) -> String {
+        let text = self.url.as_str();
+        let rest = text.strip_prefix("sqlite://").unwrap_or(text);
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        // The URL parser escapes spaces and the like as `%XX`.
+        percent_encoding::percent_decode_str(rest).decode_utf8_lossy().into_owned()
     }
 }
 

@@ -16,6 +16,7 @@ pub const BUILTINS: &[(&str, World, &[u8])] = &[
     ("filter", World::RowTransform, embedded!("filter")),
     ("copy", World::Formatter, embedded!("copy")),
     ("csv", World::Formatter, embedded!("csv")),
+    ("sql", World::Formatter, embedded!("sql")),
     ("zstd", World::ByteTransform, embedded!("zstd")),
     ("gzip", World::ByteTransform, embedded!("gzip")),
 ];

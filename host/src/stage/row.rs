@@ -78,7 +78,7 @@ pub fn to_wit(batch: Batch) -> types::Batch {
         columns: batch
             .columns
             .into_iter()
-            .map(|c| types::ColumnData { data: c.data, offsets: c.offsets, nulls: c.nulls })
+            .map(|c| types::ColumnData { data: c.data, offsets: c.offsets, nulls: c.nulls, types: c.types })
             .collect(),
     }
 }
@@ -90,7 +90,7 @@ pub fn from_wit(batch: types::Batch) -> Batch {
         columns: batch
             .columns
             .into_iter()
-            .map(|c| crate::batch::ColumnData { data: c.data, offsets: c.offsets, nulls: c.nulls })
+            .map(|c| crate::batch::ColumnData { data: c.data, offsets: c.offsets, nulls: c.nulls, types: c.types })
             .collect(),
     }
 }

@@ -105,6 +105,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             bytes: row.get::<i64, _>("bytes").max(0) as u64,
             partition_of: row.get("parent"),
             unique: Vec::new(),
+            int_key: None,
         });
     }
     let index: HashMap<i64, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();

@@ -12,7 +12,7 @@ use crate::plan::ChunkRange;
 /// The `COPY … TO STDOUT` statement that reads one chunk. `ONLY` keeps an
 /// inheritance parent's rows apart from its children's (each child is its
 /// own table in the dump).
-pub fn copy_out_statement(table: &Table, range: ChunkRange) -> String {
+pub fn copy_out_statement(table: &Table, range: ChunkRange) -> anyhow::Result<String> {
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let filter = match range {
         ChunkRange::Whole => String::new(),
@@ -20,12 +20,13 @@ pub fn copy_out_statement(table: &Table, range: ChunkRange) -> String {
         ChunkRange::Pages { start, end: Some(end) } => {
             format!(" WHERE ctid >= '({start},0)'::tid AND ctid < '({end},0)'::tid")
         }
+        ChunkRange::Keys { .. } => anyhow::bail!("PostgreSQL chunks are page ranges, not key ranges"),
     };
-    format!(
+    Ok(format!(
         "COPY (SELECT {} FROM ONLY {}{filter}) TO STDOUT",
         columns.join(", "),
         qualified(&table.schema, &table.name)
-    )
+    ))
 }
 
 /// Streaming decoder from PostgreSQL COPY text to batches of bounded size.
@@ -281,11 +282,12 @@ mod tests {
             bytes: 0,
             partition_of: None,
             unique: Vec::new(),
+            int_key: None,
         };
         assert_eq!(
-            copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }),
+            copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }).expect("pages"),
             "COPY (SELECT \"a b\" FROM ONLY \"s\"\"q\".\"T\" WHERE ctid >= '(4,0)'::tid AND ctid < '(8,0)'::tid) TO STDOUT"
         );
-        assert!(copy_out_statement(&table, ChunkRange::Whole).ends_with("\"T\") TO STDOUT"));
+        assert!(copy_out_statement(&table, ChunkRange::Whole).expect("whole").ends_with("\"T\") TO STDOUT"));
     }
 }

@@ -51,7 +51,9 @@ pub fn copy_in_statement(table: &TableEntry, format: Format) -> String {
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let list = if columns.is_empty() { String::new() } else { format!(" ({})", columns.join(", ")) };
     let options = match format {
-        Format::Copy => "",
+        // A `sql` dump comes from another engine and restore refuses it
+        // before any COPY; `copy` is the right fallback anyway.
+        Format::Copy | Format::Sql => "",
         Format::Csv => " WITH (FORMAT csv, HEADER true)",
     };
     format!("COPY {}{list} FROM STDIN{options}", qualified(&table.schema, &table.name))
