@@ -4,6 +4,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 pg := "scripts/pg-server.sh"
+maria := "scripts/mariadb-server.sh"
 sluice := "target/release/sluice"
 host_target := "x86_64-unknown-linux-gnu"
 components := "components/Cargo.toml"
@@ -30,15 +31,17 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --manifest-path {{ components }} --all-targets --target {{ host_target }} -- -D warnings
 
-# Run every test against a private PostgreSQL (started here, stopped on exit); ARGS filter the sluice tests
+# Run every test against private PostgreSQL and MariaDB servers (started here, stopped on exit); ARGS filter the sluice tests
 [group('test')]
 test *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
     rustup target add wasm32-wasip2
-    trap '{{ pg }} stop' EXIT
+    trap '{{ pg }} stop; {{ maria }} stop' EXIT
     {{ pg }} start
+    {{ maria }} start
     export SLUICE_TEST_PG_URL="$({{ pg }} url)"
+    export SLUICE_TEST_MYSQL_URL="$({{ maria }} url)"
     # psql and pg_dump of the server's own version, for the harness and for sluice
     export PATH="$({{ pg }} bindir):$PATH"
     cargo build --release
@@ -63,6 +66,17 @@ demo: build
 [group('demo')]
 demo-postgres: build
     bash scripts/demo-postgres.sh
+
+# Start the private test MariaDB (for running `cargo test` by hand)
+[group('dev')]
+maria-start:
+    {{ maria }} start
+    @echo "export SLUICE_TEST_MYSQL_URL=$({{ maria }} url)"
+
+# Stop the private test MariaDB
+[group('dev')]
+maria-stop:
+    {{ maria }} stop
 
 # Start the private test PostgreSQL (for running `cargo test` by hand)
 [group('dev')]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing sluice needs on a fresh Debian 12, as
 # root: just (pinned, built from crates.io), the wasm32-wasip2 target, a C
-# compiler, and PostgreSQL. Each step is skipped when already done.
+# compiler, PostgreSQL, MariaDB, sqlite3 and python3. Each step is skipped
+# when already done.
 #
 #   scripts/setup.sh        everything (`just setup`)
 #   scripts/setup.sh just   only just: how .ci/run bootstraps before `just ci`
@@ -65,6 +66,7 @@ case "${1:-all}" in
         install_wasm_target
         install_sqlite_tools
         "$ROOT/scripts/pg-server.sh" install
+        "$ROOT/scripts/mariadb-server.sh" install
         ;;
     *)
         echo "usage: $0 [all|just]" >&2

@@ -132,6 +132,12 @@ impl Batch {
         Batch { rows: 0, columns: (0..columns).map(|_| ColumnData::new()).collect() }
     }
 
+    /// Pads every column's null bitmap (see [`ColumnData::seal`]).
+    pub fn sealed(mut self) -> Self {
+        self.columns.iter_mut().for_each(ColumnData::seal);
+        self
+    }
+
     /// Total value bytes, a measure of the batch's size.
     pub fn data_bytes(&self) -> usize {
         self.columns.iter().map(|c| c.data.len() + c.offsets.len() * 4).sum()

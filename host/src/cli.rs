@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
+use crate::db::mysql::snapshot::LockMode;
 use crate::db::{DbUrl, Engine, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::progress::ProgressMode;
@@ -129,6 +130,9 @@ struct DumpArgs {
     /// Where stages run: auto (native fast paths) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
+    /// MySQL/MariaDB: how workers' snapshots are aligned: auto, backup-stage, ftwrl, none-validate.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    lock_mode: String,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -375,6 +379,8 @@ pub struct DumpJob {
     pub key_env: String,
     /// Print the plan as JSON (plan command only).
     pub json: bool,
+    /// MySQL/MariaDB snapshot alignment.
+    pub lock_mode: LockMode,
 }
 
 /// A checked restore request.
@@ -490,6 +496,7 @@ impl Cli {
                     key_env: key_env(&config),
                     config,
                     json: args.json,
+                    lock_mode: LockMode::Auto,
                 }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
@@ -530,6 +537,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         key_env: key_env(&config),
         config,
         json: false,
+        lock_mode: LockMode::parse(&args.lock_mode).usage_err()?,
     })
 }
 

@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use bytes::BytesMut;
 use futures_util::StreamExt;
+use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::mpsc;
@@ -21,7 +22,7 @@ use crate::catalog::{Catalog, Table};
 use crate::cli::{DumpJob, Format, StagesMode};
 use crate::db::Engine;
 use crate::db::postgres::{read, schema, snapshot::Coordinator};
-use crate::db::sqlite;
+use crate::db::{mysql, sqlite};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -37,8 +38,32 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
     match job.source.engine() {
         Engine::Postgres => run_postgres(job).await,
         Engine::Sqlite => run_sqlite(job).await,
-        Engine::Mysql => Err(Failure::usage("mysql sources are not yet supported")),
+        Engine::Mysql => run_mysql(job).await,
     }
+}
+
+async fn run_mysql(job: DumpJob) -> Result<(), Failure> {
+    prepare_out_dir(&job.out)?;
+    let started = (manifest::now(), Instant::now());
+    let mut progress = Progress::new(job.progress);
+
+    let snapshot = mysql::snapshot::Snapshot::take(&job.source, job.jobs, job.lock_mode).await.job_err()?;
+    let method = snapshot.describe();
+    let id = snapshot.gtid.clone().or(snapshot.binlog.clone());
+    let mut readers = snapshot.readers;
+    let mut catalog = mysql::catalog::load(&mut readers[0], &job.selection).await.job_err()?;
+    mysql::catalog::key_ranges(&mut readers[0], &mut catalog.tables).await.job_err()?;
+    let prepared = prepare(&job, &catalog, Engine::Mysql)?;
+    let (pre, post) = schema_paths(&job.out);
+    mysql::schema::dump(&mut readers[0], &catalog, &job.selection, &pre, &post).await.job_err()?;
+
+    readers.truncate(job.jobs.min(prepared.chunks.len()).max(1));
+    let readers = readers.into_iter().map(Reader::Mysql).collect();
+    let tables: Vec<Arc<Table>> = catalog.tables.iter().cloned().map(Arc::new).collect();
+    progress.begin(prepared.chunks.len() as u64);
+    let outcomes = dump_data(readers, &job, &prepared, &tables, progress.clone()).await.job_err()?;
+    progress.finish();
+    finish(&job, &catalog, &tables, &prepared, outcomes, started, manifest::Snapshot { id, method: Some(method) })
 }
 
 async fn run_postgres(job: DumpJob) -> Result<(), Failure> {
@@ -159,7 +184,12 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
             let mut snapshot = sqlite::snapshot::Snapshot::take(&job.source, 1).await.job_err()?;
             sqlite::catalog::load(&mut snapshot.readers[0], &job.selection).await.job_err()?.0
         }
-        Engine::Mysql => return Err(Failure::usage("mysql sources are not yet supported")),
+        Engine::Mysql => {
+            let mut snapshot = mysql::snapshot::Snapshot::take(&job.source, 1, job.lock_mode).await.job_err()?;
+            let mut catalog = mysql::catalog::load(&mut snapshot.readers[0], &job.selection).await.job_err()?;
+            mysql::catalog::key_ranges(&mut snapshot.readers[0], &mut catalog.tables).await.job_err()?;
+            catalog
+        }
     };
     let masking = mask_plan(&job, &catalog)?;
     let pipelines = pipelines(&catalog.tables, &job, &masking, job.source.engine()).job_err()?;
@@ -312,6 +342,7 @@ const SEND_BYTES: usize = 256 << 10;
 enum Reader {
     Postgres(PgConnection),
     Sqlite(SqliteConnection, Arc<Vec<sqlite::catalog::Layout>>),
+    Mysql(MySqlConnection),
 }
 
 impl Reader {
@@ -322,6 +353,7 @@ impl Reader {
             Reader::Sqlite(conn, layouts) => {
                 sqlite::read::send_chunk(conn, table, &layouts[chunk.table], chunk.range, tx).await
             }
+            Reader::Mysql(conn) => mysql::read::send_chunk(conn, table, chunk.range, tx).await,
         }
     }
 }

@@ -96,6 +96,7 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     match (manifest.source.engine, job.target.engine()) {
         (Engine::Postgres, Engine::Postgres) => run_postgres(job, manifest).await,
         (Engine::Sqlite, Engine::Sqlite) => run_sqlite(job, manifest).await,
+        (Engine::Mysql, Engine::Mysql) => run_mysql(job, manifest).await,
         (from, to) => Err(Failure::usage(format!(
             "a {} dump restores into a {} target only, not {}",
             from.label(),
@@ -192,27 +193,10 @@ async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> 
         manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
     let runtime = Runtime::new(job.limits).job_err()?;
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    let (tx, mut rx) = mpsc::channel::<SqlPiece>(4);
+    let (tx, rx) = mpsc::channel::<SqlPiece>(4);
     let (dir, work) = (job.dir.clone(), tables.clone());
     let producer = tokio::task::spawn_blocking(move || produce_sql(&runtime, &decoding, &dir, &work, &tx));
-    let loaded = async {
-        while let Some(piece) = rx.recv().await {
-            match piece {
-                SqlPiece::Begin => sqlx::raw_sql("BEGIN").execute(&mut conn).await.map(drop)?,
-                SqlPiece::Statements(sql) => {
-                    let text = String::from_utf8(sql).map_err(|_| anyhow!("a data file is not UTF-8 SQL"))?;
-                    sqlx::raw_sql(&text).execute(&mut conn).await?;
-                }
-                SqlPiece::Commit { table, chunk } => {
-                    sqlx::raw_sql("COMMIT").execute(&mut conn).await?;
-                    progress.chunk_done("restored", &table.qualified(), 0, chunk.rows, chunk.bytes);
-                }
-            }
-        }
-        anyhow::Ok(())
-    }
-    .await;
-    drop(rx);
+    let loaded = run_sql_pieces(SqlTarget::Sqlite(&mut conn), rx, &progress).await;
     let produced = producer.await.map_err(|e| Failure::Job(anyhow!("the file reader stopped: {e}")))?;
     if let Err(e) = loaded.and(produced) {
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
@@ -234,6 +218,139 @@ async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> 
     report(&tables, mismatches, clock)
 }
 
+/// Restore into MySQL/MariaDB: pre-data, then `-j` connections each load
+/// whole files (largest first) as their INSERT statements, one transaction
+/// per file, with foreign-key and unique checks off; then post-data
+/// (secondary indexes, foreign keys, views, triggers, routines, events).
+async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
+    use crate::db::mysql::{self, schema::RESET_SESSION, write as my};
+    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
+    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
+    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
+    let mut progress = Progress::new(job.progress);
+    let clock = Instant::now();
+
+    let mut conn = mysql::connect(&job.target).await.job_err()?;
+    if let Some(object) = my::first_user_object(&mut conn).await.job_err()? {
+        if !job.clean {
+            return Err(Failure::usage(format!(
+                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
+                job.target
+            )));
+        }
+        progress.phase("cleaning target");
+        my::clean(&mut conn).await.job_err()?;
+    }
+    progress.phase("pre-data schema");
+    my::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
+
+    progress.phase("data");
+    let tables: Vec<Arc<TableEntry>> =
+        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
+    let runtime = Runtime::new(job.limits).job_err()?;
+    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
+    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
+        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
+    let workers = job.jobs.min(work.len()).max(1);
+    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
+    let mut set = JoinSet::new();
+    for _ in 0..workers {
+        let mut worker = mysql::connect(&job.target).await.job_err()?;
+        sqlx::raw_sql(my::LOAD_SETTINGS).execute(&mut worker).await.job_err()?;
+        let (queue, runtime, decoding, dir, progress) =
+            (queue.clone(), runtime.clone(), decoding.clone(), job.dir.clone(), progress.clone());
+        set.spawn(async move {
+            let mut instances = Instances::default();
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some((table, chunk)) = next else { break };
+                let (tx, rx) = mpsc::channel::<SqlPiece>(4);
+                let (runtime_b, decoding_b, dir_b, table_b, chunk_b) =
+                    (runtime.clone(), decoding.clone(), dir.clone(), table.clone(), chunk.clone());
+                let producer = tokio::task::spawn_blocking(move || {
+                    let result = produce_sql_file(
+                        &runtime_b,
+                        &decoding_b,
+                        &dir_b,
+                        &table_b,
+                        &chunk_b,
+                        &mut instances,
+                        &tx,
+                        true,
+                    );
+                    (instances, result)
+                });
+                let loaded = run_sql_pieces(SqlTarget::Mysql(&mut worker), rx, &progress).await;
+                let (back, produced) = producer.await.map_err(|e| anyhow!("the file reader stopped: {e}"))?;
+                instances = back;
+                if let Err(e) = loaded.and(produced) {
+                    let _ = sqlx::Executor::execute(&mut worker, "ROLLBACK").await;
+                    return Err(e.context(format!("table {} file {}", table.qualified(), chunk.file)));
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
+            set.abort_all();
+            return Err(Failure::Job(e.context("loading into MySQL failed")));
+        }
+    }
+    progress.finish();
+
+    progress.phase("post-data schema");
+    my::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
+    my::apply(&mut conn, RESET_SESSION, "resetting the session").await.job_err()?;
+    progress.phase("checking row counts");
+    let mut mismatches = Vec::new();
+    for table in &tables {
+        let count = my::count_rows(&mut conn, &table.name).await.job_err()?;
+        if count != table.rows {
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+        }
+    }
+    report(&tables, mismatches, clock)
+}
+
+/// A connection that runs SQL text (engines whose dumps are INSERTs).
+enum SqlTarget<'a> {
+    Sqlite(&'a mut sqlx::sqlite::SqliteConnection),
+    Mysql(&'a mut sqlx::mysql::MySqlConnection),
+}
+
+impl SqlTarget<'_> {
+    async fn run(&mut self, sql: &str) -> anyhow::Result<()> {
+        match self {
+            SqlTarget::Sqlite(conn) => sqlx::Executor::execute(&mut **conn, sql).await.map(drop)?,
+            SqlTarget::Mysql(conn) => sqlx::Executor::execute(&mut **conn, sql).await.map(drop)?,
+        }
+        Ok(())
+    }
+}
+
+/// Runs what a file producer sends, on one connection.
+async fn run_sql_pieces(
+    mut conn: SqlTarget<'_>,
+    mut rx: mpsc::Receiver<SqlPiece>,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    while let Some(piece) = rx.recv().await {
+        match piece {
+            SqlPiece::Begin => conn.run("BEGIN").await?,
+            SqlPiece::Statements(sql) => {
+                conn.run(&String::from_utf8(sql).map_err(|_| anyhow!("a data file is not UTF-8 SQL"))?).await?;
+            }
+            SqlPiece::Commit { table, chunk } => {
+                conn.run("COMMIT").await?;
+                progress.chunk_done("restored", &table.qualified(), 0, chunk.rows, chunk.bytes);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What the SQLite loader runs: a file's statements between `Begin` and
 /// `Commit`; a file that fails its checksum never reaches `Commit`.
 enum SqlPiece {
@@ -250,41 +367,56 @@ fn produce_sql(
     tables: &[Arc<TableEntry>],
     tx: &mpsc::Sender<SqlPiece>,
 ) -> anyhow::Result<()> {
-    const PIECE: usize = 4 << 20;
-    let send = |piece: SqlPiece| tx.blocking_send(piece).map_err(|_| anyhow!("the loader stopped"));
     let mut instances = Instances::default();
     for table in tables {
         for chunk in &table.chunks {
-            let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
-            let path = dir.join(&chunk.file);
-            let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
-            let mut splitter = crate::db::sql_text::StatementSplitter::new(false);
-            let mut buf = vec![0u8; 1 << 20];
-            let mut ready = Vec::new();
-            send(SqlPiece::Begin)?;
-            let mut read_all = || -> anyhow::Result<()> {
-                loop {
-                    let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
-                    if n == 0 {
-                        break;
-                    }
-                    ready.extend(splitter.feed(&buf[..n]));
-                    if ready.len() >= PIECE {
-                        send(SqlPiece::Statements(std::mem::take(&mut ready)))?;
-                    }
-                }
-                Ok(())
-            };
-            read_all().map_err(|e| explain(e, &path, chunk))?;
-            check_digest(digest, chunk)?;
-            splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
-            if !ready.is_empty() {
-                send(SqlPiece::Statements(ready))?;
-            }
-            send(SqlPiece::Commit { table: table.clone(), chunk: chunk.clone() })?;
+            produce_sql_file(runtime, decoding, dir, table, chunk, &mut instances, tx, false)?;
         }
     }
     Ok(())
+}
+
+/// Decodes one file into whole statements between `Begin` and `Commit`;
+/// the file's checksum is checked before `Commit` is sent. Blocking.
+#[allow(clippy::too_many_arguments)]
+fn produce_sql_file(
+    runtime: &Runtime,
+    decoding: &Decoding,
+    dir: &Path,
+    table: &Arc<TableEntry>,
+    chunk: &ChunkRecord,
+    instances: &mut Instances,
+    tx: &mpsc::Sender<SqlPiece>,
+    backslash_escapes: bool,
+) -> anyhow::Result<()> {
+    const PIECE: usize = 4 << 20;
+    let send = |piece: SqlPiece| tx.blocking_send(piece).map_err(|_| anyhow!("the loader stopped"));
+    let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
+    let path = dir.join(&chunk.file);
+    let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
+    let mut splitter = crate::db::sql_text::StatementSplitter::new(backslash_escapes);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut ready = Vec::new();
+    send(SqlPiece::Begin)?;
+    let mut read_all = || -> anyhow::Result<()> {
+        loop {
+            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+            if n == 0 {
+                return Ok(());
+            }
+            ready.extend(splitter.feed(&buf[..n]));
+            if ready.len() >= PIECE {
+                send(SqlPiece::Statements(std::mem::take(&mut ready)))?;
+            }
+        }
+    };
+    read_all().map_err(|e| explain(e, &path, chunk))?;
+    check_digest(digest, chunk)?;
+    splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
+    if !ready.is_empty() {
+        send(SqlPiece::Statements(ready))?;
+    }
+    send(SqlPiece::Commit { table: table.clone(), chunk: chunk.clone() })
 }
 
 fn read_schema(dir: &Path, record: &crate::manifest::FileRecord) -> anyhow::Result<String> {

@@ -25,3 +25,5 @@ mod authoring;
 mod masking;
 // SQLite as source and target: storage classes, WITHOUT ROWID, AUTOINCREMENT, one snapshot.
 mod sqlite;
+// MariaDB as source and target: every column type, sakila, snapshot modes, one snapshot.
+mod mysql;

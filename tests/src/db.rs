@@ -216,7 +216,7 @@ pub(crate) fn try_psql(url: &str, args: &[&str]) -> Result<String, String> {
 
 /// `prefix_<pid>_<counter>_<random>`: unique across the tests of this
 /// process, concurrent processes and earlier runs on the same server.
-fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut hasher = RandomState::new().build_hasher();

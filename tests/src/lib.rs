@@ -11,6 +11,7 @@ mod compare;
 mod component;
 mod db;
 mod dump;
+mod mysql;
 mod sqlite;
 
 pub use cli::{RunOutput, run, run_measuring_peak_rss, run_with_env, sluice, sluice_command};
@@ -20,4 +21,5 @@ pub use db::{TestDb, TestRole, fixture, load_pagila, load_sql_file, server_url, 
 pub use dump::{
     DumpDir, all_stages, chunk_path, chunks_of, dump, is_sha256_hex, restore_into, round_trip, sha256_file, table_entry,
 };
+pub use mysql::{MyDb, assert_same_mysql, mysql_server_url};
 pub use sqlite::{SqliteDb, assert_same_sqlite};

@@ -2,6 +2,7 @@
 //! `snapshot.rs`, `read.rs`, `write.rs`, `types.rs`. Engines know nothing of
 //! wasm or of orchestration.
 
+pub mod mysql;
 pub mod postgres;
 pub mod sql_text;
 pub mod sqlite;

@@ -51,21 +51,16 @@ pub async fn send_chunk(
         if batch.rows >= BATCH_ROWS || bytes >= BATCH_BYTES {
             let full = std::mem::replace(&mut batch, Batch::with_columns(width));
             bytes = 0;
-            if tx.send(Piece::Batch(seal(full))).await.is_err() {
+            if tx.send(Piece::Batch(full.sealed())).await.is_err() {
                 return Ok(()); // the writer failed; its error wins
             }
         }
     }
-    if batch.rows > 0 && tx.send(Piece::Batch(seal(batch))).await.is_err() {
+    if batch.rows > 0 && tx.send(Piece::Batch(batch.sealed())).await.is_err() {
         return Ok(());
     }
     let _ = tx.send(Piece::End).await;
     Ok(())
-}
-
-fn seal(mut batch: Batch) -> Batch {
-    batch.columns.iter_mut().for_each(ColumnData::seal);
-    batch
 }
 
 /// Appends one value with its storage class; returns the bytes added.

@@ -1,0 +1,160 @@
+//! Reads a MySQL/MariaDB catalog from `information_schema`: the base tables
+//! of the URL's database with their data columns (generated columns are not
+//! data; invisible ones are), keys, sizes and integer-key ranges.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use sqlx::Row;
+use sqlx::mysql::MySqlConnection;
+
+use super::{quote_ident, types};
+use crate::catalog::{Catalog, Column, ForeignKey, Table};
+use crate::select::Selection;
+
+const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE AS CHAR) AS type, \
+    CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED) AS estimate, CAST(COALESCE(DATA_LENGTH, 0) AS SIGNED) AS bytes \
+    FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME";
+
+const COLUMNS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(COLUMN_NAME AS CHAR) AS name, \
+    CAST(DATA_TYPE AS CHAR) AS data_type, CAST(COLUMN_TYPE AS CHAR) AS column_type, \
+    IS_NULLABLE = 'YES' AS nullable, CHARACTER_SET_NAME IS NULL AS no_charset, \
+    CAST(EXTRA AS CHAR) AS extra, CAST(COLUMN_KEY AS CHAR) AS col_key \
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION";
+
+const KEYS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(INDEX_NAME AS CHAR) AS idx, \
+    CAST(COLUMN_NAME AS CHAR) AS col, NON_UNIQUE = 0 AS is_unique \
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IS NOT NULL \
+    ORDER BY TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
+
+const FOREIGN_KEYS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(CONSTRAINT_NAME AS CHAR) AS name, \
+    CAST(COLUMN_NAME AS CHAR) AS col, CAST(REFERENCED_TABLE_NAME AS CHAR) AS ref_tbl, \
+    CAST(REFERENCED_COLUMN_NAME AS CHAR) AS ref_col \
+    FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() \
+    AND REFERENCED_TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
+
+/// Loads the catalog of the connection's database.
+pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::Result<Catalog> {
+    let server_version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await?;
+    let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&mut *conn).await?;
+    let Some(database) = database else { bail!("the URL names no database: use mysql://user@host:port/DATABASE") };
+    let mut tables = Vec::new();
+    let mut excluded = Vec::new();
+    for row in sqlx::query(TABLES).fetch_all(&mut *conn).await.context("cannot list tables")? {
+        let name: String = row.get("name");
+        if row.get::<String, _>("type") != "BASE TABLE" {
+            continue; // views and sequences are schema only
+        }
+        if !selection.selects(&database, &name) {
+            excluded.push((database.clone(), name));
+            continue;
+        }
+        tables.push(Table {
+            schema: database.clone(),
+            name,
+            estimated_rows: row.get("estimate"),
+            bytes: row.get::<i64, _>("bytes").max(0) as u64,
+            ..Table::default()
+        });
+    }
+    let index: HashMap<String, usize> = tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+
+    for row in sqlx::query(COLUMNS).fetch_all(&mut *conn).await.context("cannot list columns")? {
+        let Some(&i) = index.get(&row.get::<String, _>("tbl")) else { continue };
+        let extra: String = row.get("extra");
+        if extra.contains("GENERATED") {
+            continue; // computed again on restore
+        }
+        let data_type: String = row.get("data_type");
+        tables[i].columns.push(Column {
+            name: row.get("name"),
+            kind: types::kind(&data_type, row.get::<i64, _>("no_charset") != 0),
+            sql_type: row.get("column_type"),
+            nullable: row.get::<i64, _>("nullable") != 0,
+        });
+    }
+
+    let mut keys: Vec<(usize, String, bool, Vec<String>)> = Vec::new();
+    for row in sqlx::query(KEYS).fetch_all(&mut *conn).await.context("cannot list keys")? {
+        let Some(&i) = index.get(&row.get::<String, _>("tbl")) else { continue };
+        let name: String = row.get("idx");
+        let column: String = row.get("col");
+        match keys.last_mut() {
+            Some((t, n, _, cols)) if *t == i && *n == name => cols.push(column),
+            _ => keys.push((i, name, row.get::<i64, _>("is_unique") != 0, vec![column])),
+        }
+    }
+    for (i, name, unique, columns) in keys {
+        if name == "PRIMARY" {
+            tables[i].primary_key = columns.clone();
+        }
+        if unique {
+            tables[i].unique.push(columns);
+        }
+    }
+
+    let mut foreign_keys: Vec<(String, ForeignKey)> = Vec::new();
+    for row in sqlx::query(FOREIGN_KEYS).fetch_all(&mut *conn).await.context("cannot list foreign keys")? {
+        let (table, name, column): (String, String, String) = (row.get("tbl"), row.get("name"), row.get("col"));
+        let (ref_table, ref_column): (String, String) = (row.get("ref_tbl"), row.get("ref_col"));
+        if !index.contains_key(&table) || !index.contains_key(&ref_table) {
+            continue;
+        }
+        match foreign_keys.last_mut() {
+            Some((n, fk)) if *n == name && fk.table.1 == table => {
+                fk.columns.push(column);
+                fk.ref_columns.push(ref_column);
+            }
+            _ => foreign_keys.push((
+                name,
+                ForeignKey {
+                    table: (database.clone(), table),
+                    columns: vec![column],
+                    ref_table: (database.clone(), ref_table),
+                    ref_columns: vec![ref_column],
+                },
+            )),
+        }
+    }
+
+    Ok(Catalog {
+        server_version,
+        page_size: 0,
+        tables,
+        schema_only: Vec::new(),
+        sequences: Vec::new(),
+        foreign_keys: foreign_keys.into_iter().map(|(_, fk)| fk).collect(),
+        include_given: selection.has_include(),
+        excluded,
+    })
+}
+
+/// The integer primary key a table splits on, if it has a single-column
+/// integer one.
+pub fn integer_key(table: &Table) -> Option<&str> {
+    let [key] = table.primary_key.as_slice() else { return None };
+    let column = table.columns.iter().find(|c| &c.name == key)?;
+    let data_type = column.sql_type.split(['(', ' ']).next().unwrap_or("");
+    matches!(data_type, "tinyint" | "smallint" | "mediumint" | "int" | "bigint").then_some(key.as_str())
+}
+
+/// Reads each splittable table's key range in the snapshot (`conn` must be
+/// inside it), so the plan's ranges cover exactly what the readers see.
+pub async fn key_ranges(conn: &mut MySqlConnection, tables: &mut [Table]) -> anyhow::Result<()> {
+    for table in tables.iter_mut() {
+        let Some(key) = integer_key(table) else { continue };
+        let key = quote_ident(key);
+        // As text: an unsigned BIGINT may not fit an i64, and then the
+        // table is read whole rather than split wrongly.
+        let statement =
+            format!("SELECT CAST(MIN({key}) AS CHAR), CAST(MAX({key}) AS CHAR) FROM {}", quote_ident(&table.name));
+        let (low, high): (Option<String>, Option<String>) = sqlx::query_as(&statement)
+            .fetch_one(&mut *conn)
+            .await
+            .with_context(|| format!("cannot read the key range of {}", table.qualified()))?;
+        if let (Some(Ok(low)), Some(Ok(high))) = (low.map(|s| s.parse::<i64>()), high.map(|s| s.parse::<i64>())) {
+            table.int_key = Some((low, high));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! MySQL and MariaDB: catalog, a consistent snapshot across workers (BACKUP
+//! STAGE, FLUSH TABLES WITH READ LOCK, or validated without locks), reads
+//! over the text protocol, schema from SHOW CREATE, and loads.
+
+pub mod catalog;
+pub mod read;
+pub mod schema;
+pub mod snapshot;
+pub mod types;
+pub mod write;
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::{ConnectOptions, Executor};
+
+use crate::db::DbUrl;
+
+/// Session settings every sluice connection uses: UTF-8 on the wire (each
+/// column's own charset is converted by the server both ways), UTC for
+/// TIMESTAMP text, no timeouts, and the sql_mode mysqldump loads with plus
+/// strictness, so nothing is silently truncated.
+const SESSION_SETTINGS: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', \
+    time_zone = '+00:00', wait_timeout = 86400, net_read_timeout = 3600, net_write_timeout = 3600";
+
+/// Opens a connection. The password comes from the URL, else `MYSQL_PWD`;
+/// errors show the URL without it.
+pub async fn connect(url: &DbUrl) -> anyhow::Result<MySqlConnection> {
+    // sqlx knows the `mysql://` scheme only.
+    let text = url.as_str();
+    let text = text.strip_prefix("mariadb://").map(|rest| format!("mysql://{rest}")).unwrap_or_else(|| text.to_owned());
+    let mut options = MySqlConnectOptions::from_str(&text).with_context(|| format!("invalid MySQL URL {url}"))?;
+    if url.url().password().is_none()
+        && let Ok(password) = std::env::var("MYSQL_PWD")
+    {
+        options = options.password(&password);
+    }
+    let options = options
+        .charset("utf8mb4")
+        // The collation the mysql/mariadb clients use: objects created on
+        // restore then record the same `collation_connection` as the source's.
+        .collation("utf8mb4_general_ci")
+        .pipes_as_concat(false)
+        .disable_statement_logging();
+    let mut conn = options.connect().await.with_context(|| format!("cannot connect to {url}"))?;
+    conn.execute(SESSION_SETTINGS).await.context("cannot apply session settings")?;
+    Ok(conn)
+}
+
+/// The first row of a plain (text protocol) query, if any.
+pub async fn first_row(conn: &mut MySqlConnection, statement: &str) -> anyhow::Result<Option<sqlx::mysql::MySqlRow>> {
+    Ok(sqlx::raw_sql(statement).fetch_all(&mut *conn).await?.into_iter().next())
+}
+
+/// Quotes an identifier: `` `name` `` with inner backticks doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Quotes a string literal for any sql_mode: `'…'` with `'` doubled and
+/// backslashes escaped.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
