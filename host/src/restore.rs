@@ -107,30 +107,16 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
 }
 
 async fn run_postgres(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
-    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
-    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
-    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
-    let mut progress = Progress::new(job.progress);
-    let clock = Instant::now();
-
+    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
     let mut conn = connect(&job.target).await.job_err()?;
-    if let Some(object) = write::first_user_object(&mut conn).await.job_err()? {
-        if !job.clean {
-            return Err(Failure::usage(format!(
-                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
-                job.target
-            )));
-        }
-        progress.phase("cleaning target");
+    let object = write::first_user_object(&mut conn).await.job_err()?;
+    if must_clean(&job, object, &mut progress)? {
         write::clean(&mut conn).await.job_err()?;
     }
     progress.phase("pre-data schema");
     schema::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
 
     progress.phase("data");
-    let tables: Vec<Arc<TableEntry>> =
-        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
-    let runtime = Runtime::new(job.limits).job_err()?;
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
     load_data(&job, &runtime, &decoding, &tables, progress.clone()).await.job_err()?;
     progress.finish();
@@ -150,6 +136,58 @@ async fn run_postgres(job: RestoreJob, manifest: Manifest) -> Result<(), Failure
     report(&tables, mismatches, clock)
 }
 
+/// What every engine's restore starts with: the manifest's decoding, both
+/// schema files (checked), the selected tables and the stage runtime.
+struct Start {
+    decoding: Decoding,
+    pre: String,
+    post: String,
+    tables: Vec<Arc<TableEntry>>,
+    runtime: Arc<Runtime>,
+    progress: Progress,
+    clock: Instant,
+}
+
+fn start(job: &RestoreJob, manifest: &Manifest) -> Result<Start, Failure> {
+    Ok(Start {
+        decoding: Decoding::for_manifest(manifest, job.stages).usage_err()?,
+        pre: read_schema(&job.dir, &manifest.schema.pre_data).job_err()?,
+        post: read_schema(&job.dir, &manifest.schema.post_data).job_err()?,
+        tables: manifest
+            .tables
+            .iter()
+            .filter(|t| job.selection.selects(&t.schema, &t.name))
+            .cloned()
+            .map(Arc::new)
+            .collect(),
+        runtime: Runtime::new(job.limits).job_err()?,
+        progress: Progress::new(job.progress),
+        clock: Instant::now(),
+    })
+}
+
+/// Refuses a target that holds `object` unless `--clean` was given;
+/// returns whether the target must be cleaned first.
+fn must_clean(job: &RestoreJob, object: Option<String>, progress: &mut Progress) -> Result<bool, Failure> {
+    let Some(object) = object else { return Ok(false) };
+    if !job.clean {
+        return Err(Failure::usage(format!(
+            "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
+            job.target
+        )));
+    }
+    progress.phase("cleaning target");
+    Ok(true)
+}
+
+/// Every file of the tables, largest first.
+fn largest_first(tables: &[Arc<TableEntry>]) -> Vec<(Arc<TableEntry>, ChunkRecord)> {
+    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
+        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
+    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
+    work
+}
+
 /// Fails on row-count mismatches, else prints the summary.
 fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -> Result<(), Failure> {
     if !mismatches.is_empty() {
@@ -167,21 +205,10 @@ fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -
 /// thread checks and decodes the next files meanwhile.
 async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
     use crate::db::sqlite::{self, write as lite};
-    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
-    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
-    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
-    let mut progress = Progress::new(job.progress);
-    let clock = Instant::now();
-
+    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
     let mut conn = sqlite::connect(&job.target, true).await.job_err()?;
-    if let Some(object) = lite::first_user_object(&mut conn).await.job_err()? {
-        if !job.clean {
-            return Err(Failure::usage(format!(
-                "target database {} is not empty (it has {object}): restore into a new file or pass --clean",
-                job.target
-            )));
-        }
-        progress.phase("cleaning target");
+    let object = lite::first_user_object(&mut conn).await.job_err()?;
+    if must_clean(&job, object, &mut progress)? {
         lite::clean(&mut conn).await.job_err()?;
     }
     sqlx::raw_sql(lite::LOAD_SETTINGS).execute(&mut conn).await.job_err()?;
@@ -189,9 +216,6 @@ async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> 
     lite::execute_in_transaction(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
 
     progress.phase("data");
-    let tables: Vec<Arc<TableEntry>> =
-        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
-    let runtime = Runtime::new(job.limits).job_err()?;
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
     let (tx, rx) = mpsc::channel::<SqlPiece>(4);
     let (dir, work) = (job.dir.clone(), tables.clone());
@@ -224,34 +248,18 @@ async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> 
 /// (secondary indexes, foreign keys, views, triggers, routines, events).
 async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
     use crate::db::mysql::{self, schema::RESET_SESSION, write as my};
-    let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
-    let pre = read_schema(&job.dir, &manifest.schema.pre_data).job_err()?;
-    let post = read_schema(&job.dir, &manifest.schema.post_data).job_err()?;
-    let mut progress = Progress::new(job.progress);
-    let clock = Instant::now();
-
+    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
     let mut conn = mysql::connect(&job.target).await.job_err()?;
-    if let Some(object) = my::first_user_object(&mut conn).await.job_err()? {
-        if !job.clean {
-            return Err(Failure::usage(format!(
-                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
-                job.target
-            )));
-        }
-        progress.phase("cleaning target");
+    let object = my::first_user_object(&mut conn).await.job_err()?;
+    if must_clean(&job, object, &mut progress)? {
         my::clean(&mut conn).await.job_err()?;
     }
     progress.phase("pre-data schema");
     my::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
 
     progress.phase("data");
-    let tables: Vec<Arc<TableEntry>> =
-        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
-    let runtime = Runtime::new(job.limits).job_err()?;
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
-        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
-    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
+    let work = largest_first(&tables);
     let workers = job.jobs.min(work.len()).max(1);
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
     let mut set = JoinSet::new();
@@ -435,9 +443,7 @@ async fn load_data(
     tables: &[Arc<TableEntry>],
     progress: Progress,
 ) -> anyhow::Result<()> {
-    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
-        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
-    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
+    let work = largest_first(tables);
     let workers = job.jobs.min(work.len()).max(1);
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
     let mut set = JoinSet::new();

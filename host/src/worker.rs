@@ -40,6 +40,48 @@ pub enum Piece {
     End,
 }
 
+/// Gathers rows read from an engine into batches of bounded size and sends
+/// them to the chunk's writer (engines without COPY text).
+pub struct BatchSender<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<Piece>,
+    batch: Batch,
+    bytes: usize,
+}
+
+impl<'a> BatchSender<'a> {
+    /// A sender for rows of `width` columns.
+    pub fn new(tx: &'a tokio::sync::mpsc::Sender<Piece>, width: usize) -> Self {
+        BatchSender { tx, batch: Batch::with_columns(width), bytes: 0 }
+    }
+
+    /// The columns the current row's values are pushed to.
+    pub fn columns(&mut self) -> &mut [crate::batch::ColumnData] {
+        &mut self.batch.columns
+    }
+
+    /// Ends a row that added `bytes` of values; false when the writer is
+    /// gone (it failed, and its error is the one to report).
+    pub async fn end_row(&mut self, bytes: usize) -> bool {
+        self.batch.rows += 1;
+        self.bytes += bytes;
+        if self.batch.rows < BATCH_ROWS && self.bytes < BATCH_BYTES {
+            return true;
+        }
+        let width = self.batch.columns.len();
+        let full = std::mem::replace(&mut self.batch, Batch::with_columns(width));
+        self.bytes = 0;
+        self.tx.send(Piece::Batch(full.sealed())).await.is_ok()
+    }
+
+    /// Sends the last rows and `End`.
+    pub async fn finish(self) {
+        if self.batch.rows > 0 && self.tx.send(Piece::Batch(self.batch.sealed())).await.is_err() {
+            return;
+        }
+        let _ = self.tx.send(Piece::End).await;
+    }
+}
+
 /// The stage chain of one table.
 #[derive(Debug, Clone)]
 pub struct TablePipeline {

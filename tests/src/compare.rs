@@ -160,6 +160,29 @@ fn line_diff(a: &str, b: &str) -> String {
     out
 }
 
+/// Panics, showing the first differing lines, unless `source` and
+/// `restored` (two dumps of `what`) are the same text.
+#[track_caller]
+pub(crate) fn assert_same_text(what: &str, source: &str, restored: &str) {
+    if source == restored {
+        return;
+    }
+    let clip = |line: &str| line.chars().take(200).collect::<String>();
+    let diff: Vec<String> = source
+        .lines()
+        .zip(restored.lines())
+        .filter(|(x, y)| x != y)
+        .take(5)
+        .map(|(x, y)| format!("  source:   {}\n  restored: {}", clip(x), clip(y)))
+        .collect();
+    panic!(
+        "{what} differs ({} vs {} lines), first differences:\n{}",
+        source.lines().count(),
+        restored.lines().count(),
+        diff.join("\n")
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_diff;

@@ -161,22 +161,7 @@ impl Drop for MyDb {
 /// Panics unless the two databases hold the same schema and rows.
 #[track_caller]
 pub fn assert_same_mysql(source: &MyDb, restored: &MyDb) {
-    let (a, b) = (source.schema_dump(), restored.schema_dump());
-    if a != b {
-        let diff: Vec<String> = a
-            .lines()
-            .zip(b.lines())
-            .filter(|(x, y)| x != y)
-            .take(5)
-            .map(|(x, y)| format!("  source:   {x}\n  restored: {y}"))
-            .collect();
-        panic!(
-            "mariadb-dump --no-data differs ({} vs {} lines):\n{}",
-            a.lines().count(),
-            b.lines().count(),
-            diff.join("\n")
-        );
-    }
+    crate::compare::assert_same_text("mariadb-dump --no-data", &source.schema_dump(), &restored.schema_dump());
     assert_eq!(source.checksums(), restored.checksums(), "table checksums differ");
 }
 

@@ -127,26 +127,7 @@ impl Default for SqliteDb {
 /// text identical, checksums equal, and the same `user_version`.
 #[track_caller]
 pub fn assert_same_sqlite(source: &SqliteDb, restored: &SqliteDb) {
-    let (a, b) = (source.dump(), restored.dump());
-    if a != b {
-        let diff: Vec<String> = a
-            .lines()
-            .zip(b.lines())
-            .filter(|(x, y)| x != y)
-            .take(5)
-            .map(|(x, y)| format!("  source:   {}\n  restored: {}", clip(x), clip(y)))
-            .collect();
-        panic!(
-            ".dump differs ({} vs {} lines), first differences:\n{}",
-            a.lines().count(),
-            b.lines().count(),
-            diff.join("\n")
-        );
-    }
+    crate::compare::assert_same_text(".dump", &source.dump(), &restored.dump());
     assert_eq!(source.checksums(), restored.checksums(), "ordered-row checksums differ");
     assert_eq!(source.query("PRAGMA user_version"), restored.query("PRAGMA user_version"), "user_version differs");
-}
-
-fn clip(line: &str) -> String {
-    line.chars().take(200).collect()
 }

@@ -9,10 +9,9 @@ use sqlx::{Decode, Row, ValueRef};
 use tokio::sync::mpsc::Sender;
 
 use super::{catalog::integer_key, quote_ident, types::select_expr};
-use crate::batch::Batch;
 use crate::catalog::Table;
 use crate::plan::ChunkRange;
-use crate::worker::{BATCH_BYTES, BATCH_ROWS, Piece};
+use crate::worker::{BatchSender, Piece};
 
 /// The query that reads one chunk, columns in table order, in key order
 /// when the table splits on an integer key.
@@ -40,12 +39,11 @@ pub async fn send_chunk(
     tx: &Sender<Piece>,
 ) -> anyhow::Result<()> {
     let statement = select_statement(table, range)?;
-    let width = table.columns.len();
+    let mut out = BatchSender::new(tx, table.columns.len());
     let mut rows = sqlx::raw_sql(&statement).fetch(&mut *conn);
-    let mut batch = Batch::with_columns(width);
-    let mut bytes = 0usize;
     while let Some(row) = rows.try_next().await.context("reading from MySQL failed")? {
-        for (i, column) in batch.columns.iter_mut().enumerate() {
+        let mut bytes = 0;
+        for (i, column) in out.columns().iter_mut().enumerate() {
             let value = row.try_get_raw(i)?;
             if value.is_null() {
                 column.push(None);
@@ -55,18 +53,10 @@ pub async fn send_chunk(
                 column.push(Some(raw));
             }
         }
-        batch.rows += 1;
-        if batch.rows >= BATCH_ROWS || bytes >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, Batch::with_columns(width));
-            bytes = 0;
-            if tx.send(Piece::Batch(full.sealed())).await.is_err() {
-                return Ok(()); // the writer failed; its error wins
-            }
+        if !out.end_row(bytes).await {
+            return Ok(());
         }
     }
-    if batch.rows > 0 && tx.send(Piece::Batch(batch.sealed())).await.is_err() {
-        return Ok(());
-    }
-    let _ = tx.send(Piece::End).await;
+    out.finish().await;
     Ok(())
 }

@@ -10,10 +10,10 @@ use tokio::sync::mpsc::Sender;
 
 use super::catalog::Layout;
 use super::quote_ident;
-use crate::batch::{Batch, ColumnData};
+use crate::batch::ColumnData;
 use crate::catalog::Table;
 use crate::plan::ChunkRange;
-use crate::worker::{BATCH_BYTES, BATCH_ROWS, Piece};
+use crate::worker::{BatchSender, Piece};
 
 /// The query that reads one chunk, columns in table order, rows in rowid
 /// (or, WITHOUT ROWID, primary-key) order.
@@ -37,29 +37,19 @@ pub async fn send_chunk(
     tx: &Sender<Piece>,
 ) -> anyhow::Result<()> {
     let statement = select_statement(table, layout, range)?;
-    let width = table.columns.len();
+    let mut out = BatchSender::new(tx, table.columns.len());
     let mut rows = sqlx::raw_sql(&statement).fetch(&mut *conn);
-    let mut batch = Batch::with_columns(width);
-    let mut bytes = 0usize;
     let mut scratch = String::new();
     while let Some(row) = rows.try_next().await.context("reading from SQLite failed")? {
-        for (i, column) in batch.columns.iter_mut().enumerate() {
-            let value = row.try_get_raw(i)?;
-            bytes += push_value(column, value, &mut scratch)?;
+        let mut bytes = 0;
+        for (i, column) in out.columns().iter_mut().enumerate() {
+            bytes += push_value(column, row.try_get_raw(i)?, &mut scratch)?;
         }
-        batch.rows += 1;
-        if batch.rows >= BATCH_ROWS || bytes >= BATCH_BYTES {
-            let full = std::mem::replace(&mut batch, Batch::with_columns(width));
-            bytes = 0;
-            if tx.send(Piece::Batch(full.sealed())).await.is_err() {
-                return Ok(()); // the writer failed; its error wins
-            }
+        if !out.end_row(bytes).await {
+            return Ok(());
         }
     }
-    if batch.rows > 0 && tx.send(Piece::Batch(batch.sealed())).await.is_err() {
-        return Ok(());
-    }
-    let _ = tx.send(Piece::End).await;
+    out.finish().await;
     Ok(())
 }
 
