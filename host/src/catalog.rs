@@ -77,6 +77,11 @@ pub struct Table {
     /// rowid, a MySQL integer primary key); None: no such key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int_key: Option<(i64, i64)>,
+    /// Primary-key values that split a table with no integer key, in key
+    /// order, each a tuple of SQL literals: chunk `i` holds the keys from
+    /// bound `i - 1` (inclusive) to bound `i` (exclusive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_bounds: Vec<Vec<String>>,
 }
 
 impl Table {

@@ -115,6 +115,7 @@ fn synthetic() -> (Table, Batch) {
         partition_of: None,
         unique: Vec::new(),
         int_key: None,
+        key_bounds: Vec::new(),
     };
     let mut batch = Batch { rows: rows.len() as u32, columns: (0..columns.len()).map(|_| ColumnData::new()).collect() };
     for row in &rows {

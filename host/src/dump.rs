@@ -53,6 +53,7 @@ async fn run_mysql(job: DumpJob) -> Result<(), Failure> {
     let mut readers = snapshot.readers;
     let mut catalog = mysql::catalog::load(&mut readers[0], &job.selection).await.job_err()?;
     mysql::catalog::key_ranges(&mut readers[0], &mut catalog.tables).await.job_err()?;
+    mysql::catalog::key_bounds(&mut readers[0], &mut catalog.tables, job.chunk_bytes).await.job_err()?;
     let prepared = prepare(&job, &catalog, Engine::Mysql)?;
     let (pre, post) = schema_paths(&job.out);
     mysql::schema::dump(&mut readers[0], &catalog, &job.selection, &pre, &post).await.job_err()?;
@@ -188,6 +189,9 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
             let mut snapshot = mysql::snapshot::Snapshot::take(&job.source, 1, job.lock_mode).await.job_err()?;
             let mut catalog = mysql::catalog::load(&mut snapshot.readers[0], &job.selection).await.job_err()?;
             mysql::catalog::key_ranges(&mut snapshot.readers[0], &mut catalog.tables).await.job_err()?;
+            mysql::catalog::key_bounds(&mut snapshot.readers[0], &mut catalog.tables, job.chunk_bytes)
+                .await
+                .job_err()?;
             catalog
         }
     };

@@ -363,6 +363,7 @@ mod tests {
             partition_of: None,
             unique: if pk.is_empty() { vec![] } else { vec![pk.iter().map(|c| c.to_string()).collect()] },
             int_key: None,
+            key_bounds: Vec::new(),
         }
     }
 

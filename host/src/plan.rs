@@ -23,6 +23,14 @@ pub enum ChunkRange {
         /// Last page, exclusive; None for the open-ended last chunk.
         end: Option<u64>,
     },
+    /// Rows whose primary key is from `table.key_bounds[start]` up to
+    /// `table.key_bounds[end]` (None: unbounded).
+    Bounds {
+        /// Index of the lowest key tuple, inclusive; None for the first chunk.
+        start: Option<usize>,
+        /// Index of the key tuple that ends the chunk, exclusive; None for the last.
+        end: Option<usize>,
+    },
     /// Rows whose integer key is in `start..end` (None: unbounded).
     Keys {
         /// Lowest key, inclusive; None for the first chunk.
@@ -43,8 +51,36 @@ impl ChunkRange {
             ChunkRange::Keys { start: None, end: Some(e) } => format!(" WHERE {key} < {e}"),
             ChunkRange::Keys { start: Some(s), end: Some(e) } => format!(" WHERE {key} >= {s} AND {key} < {e}"),
             ChunkRange::Pages { .. } => anyhow::bail!("page ranges are PostgreSQL's; this table splits by key"),
+            ChunkRange::Bounds { .. } => anyhow::bail!("this table splits by key tuples, not an integer key"),
         })
     }
+}
+
+/// The `WHERE` clause (with a leading space) selecting the rows whose key
+/// `columns` (quoted) lie from the tuple `start` (inclusive) to `end`
+/// (exclusive), each a list of SQL literals.
+pub fn tuple_filter(columns: &[String], start: Option<&[String]>, end: Option<&[String]>) -> String {
+    let conditions: Vec<String> =
+        [start.map(|v| tuple_compare(columns, v, ">=")), end.map(|v| tuple_compare(columns, v, "<"))]
+            .into_iter()
+            .flatten()
+            .collect();
+    if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) }
+}
+
+/// `(columns) OP (values)` for `>`, `>=` or `<`, spelled out column by
+/// column (`(a > 1) OR (a = 1 AND b >= 'x')`) so an index range scan
+/// serves it.
+pub fn tuple_compare(columns: &[String], values: &[String], op: &str) -> String {
+    let strict = if op.starts_with('>') { ">" } else { "<" };
+    let terms: Vec<String> = (0..columns.len())
+        .map(|i| {
+            let mut parts: Vec<String> = (0..i).map(|j| format!("{} = {}", columns[j], values[j])).collect();
+            parts.push(format!("{} {} {}", columns[i], if i + 1 == columns.len() { op } else { strict }, values[i]));
+            format!("({})", parts.join(" AND "))
+        })
+        .collect();
+    format!("({})", terms.join(" OR "))
 }
 
 /// One unit of work: a range of one table.
@@ -69,6 +105,16 @@ pub fn plan(tables: &[Table], chunk_bytes: u64, page_size: u64) -> Vec<Chunk> {
     for (table_index, table) in tables.iter().enumerate() {
         if let Some((low, high)) = table.int_key {
             chunks.extend(key_chunks(table_index, table.bytes, low, high, chunk_bytes));
+            continue;
+        }
+        if !table.key_bounds.is_empty() {
+            let count = table.key_bounds.len() + 1;
+            chunks.extend((0..count).map(|i| Chunk {
+                table: table_index,
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                range: ChunkRange::Bounds { start: i.checked_sub(1), end: (i + 1 < count).then_some(i) },
+                estimated_bytes: table.bytes / count as u64,
+            }));
             continue;
         }
         if page_size == 0 {
@@ -138,6 +184,7 @@ mod tests {
             partition_of: None,
             unique: Vec::new(),
             int_key: None,
+            key_bounds: Vec::new(),
         }
     }
 
@@ -166,6 +213,35 @@ mod tests {
                 assert_eq!(bounds.len() as i128, i128::from(parts).min(span), "{low}..{high} in {parts}");
             }
         }
+    }
+
+    #[test]
+    fn key_bounds_make_adjacent_open_ended_chunks() {
+        let t = Table { key_bounds: vec![vec!["'m'".into()], vec!["'t'".into()]], ..table("t", 300) };
+        let mut ranges: Vec<_> = plan(&[t], 100, 0).into_iter().map(|c| (c.index, c.range)).collect();
+        ranges.sort_by_key(|r| r.0);
+        let ranges: Vec<ChunkRange> = ranges.into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            ranges,
+            vec![
+                ChunkRange::Bounds { start: None, end: Some(0) },
+                ChunkRange::Bounds { start: Some(0), end: Some(1) },
+                ChunkRange::Bounds { start: Some(1), end: None },
+            ]
+        );
+    }
+
+    #[test]
+    fn tuple_filters_compare_lexicographically() {
+        let cols = vec!["`a`".to_owned(), "`b`".to_owned()];
+        let (lo, hi) = (vec!["1".to_owned(), "'x'".to_owned()], vec!["2".to_owned(), "'y'".to_owned()]);
+        assert_eq!(
+            tuple_filter(&cols, Some(&lo), Some(&hi)),
+            " WHERE ((`a` > 1) OR (`a` = 1 AND `b` >= 'x')) AND ((`a` < 2) OR (`a` = 2 AND `b` < 'y'))"
+        );
+        assert_eq!(tuple_filter(&cols[..1], None, Some(&hi[..1])), " WHERE ((`a` < 2))");
+        assert_eq!(tuple_compare(&cols, &lo, ">"), "((`a` > 1) OR (`a` = 1 AND `b` > 'x'))");
+        assert_eq!(tuple_filter(&cols, None, None), "");
     }
 
     #[test]

@@ -627,5 +627,6 @@ pub fn entry_table(entry: &TableEntry) -> crate::catalog::Table {
         partition_of: None,
         unique: Vec::new(),
         int_key: None,
+        key_bounds: Vec::new(),
     }
 }

@@ -207,3 +207,26 @@ fn mariadb_dump_is_one_snapshot_while_a_writer_moves_money() {
         + COALESCE((SELECT SUM(amount) FROM transfers WHERE dst = a.id), 0)";
     assert_eq!(target.query(replay), "0", "accounts and transfers come from one point in time");
 }
+
+#[test]
+fn mariadb_tables_keyed_by_text_split_at_key_values() {
+    let source = MyDb::new();
+    source.exec(
+        "CREATE TABLE by_uuid (id CHAR(32) NOT NULL PRIMARY KEY, n INT NOT NULL, pad VARCHAR(200) NOT NULL) ENGINE=InnoDB;
+         INSERT INTO by_uuid SELECT MD5(seq), seq, REPEAT('x', 150) FROM seq_1_to_20000;
+         CREATE TABLE by_pair (region VARCHAR(10) NOT NULL, code VARBINARY(8) NOT NULL, pad VARCHAR(200) NOT NULL,
+                               PRIMARY KEY (region, code)) ENGINE=InnoDB;
+         INSERT INTO by_pair SELECT CONCAT('r', seq % 7), UNHEX(LPAD(HEX(seq), 8, '0')), REPEAT('y', 150) FROM seq_1_to_20000;
+         ANALYZE TABLE by_uuid, by_pair;",
+    );
+    let dir = round_trip(&source, &["-j", "2", "--chunk-size", "512KiB"], &["-j", "2"]);
+    let manifest = dir.manifest();
+    let db = manifest["source"]["database"].as_str().expect("db").to_owned();
+    for table in ["by_uuid", "by_pair"] {
+        let chunks = chunks_of(table_entry(&manifest, &db, table));
+        assert!(chunks.len() > 2, "{table} was not split: {} chunk(s)", chunks.len());
+        let rows: u64 = chunks.iter().map(|c| c["rows"].as_u64().expect("rows")).sum();
+        assert_eq!(rows, 20_000, "{table}: every row in exactly one chunk");
+        assert!(chunks.iter().all(|c| c["rows"].as_u64() < Some(20_000)), "{table}: rows spread over chunks");
+    }
+}

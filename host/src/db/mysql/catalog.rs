@@ -9,7 +9,8 @@ use sqlx::Row;
 use sqlx::mysql::MySqlConnection;
 
 use super::{quote_ident, types};
-use crate::catalog::{Catalog, Column, ForeignKey, Table};
+use crate::catalog::{Catalog, Column, ColumnKind, ForeignKey, Table};
+use crate::plan::tuple_compare;
 use crate::select::Selection;
 
 const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE AS CHAR) AS type, \
@@ -129,10 +130,11 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
     })
 }
 
-/// The integer primary key a table splits on, if it has a single-column
-/// integer one.
+/// The column a table splits on: the first primary-key column when it is an
+/// integer. With a composite key, ranges of its first column still hold
+/// whole groups of rows, so they cover every row exactly once.
 pub fn integer_key(table: &Table) -> Option<&str> {
-    let [key] = table.primary_key.as_slice() else { return None };
+    let key = table.primary_key.first()?;
     let column = table.columns.iter().find(|c| &c.name == key)?;
     let data_type = column.sql_type.split(['(', ' ']).next().unwrap_or("");
     matches!(data_type, "tinyint" | "smallint" | "mediumint" | "int" | "bigint").then_some(key.as_str())
@@ -155,6 +157,55 @@ pub async fn key_ranges(conn: &mut MySqlConnection, tables: &mut [Table]) -> any
         if let (Some(Ok(low)), Some(Ok(high))) = (low.map(|s| s.parse::<i64>()), high.map(|s| s.parse::<i64>())) {
             table.int_key = Some((low, high));
         }
+    }
+    Ok(())
+}
+
+/// Splits big tables that have a primary key but no integer one (a UUID
+/// or text key, a composite key led by text) at key values about
+/// `chunk_bytes` of rows apart, read in the snapshot by walking the key:
+/// `SELECT key … WHERE key > last ORDER BY key LIMIT 1 OFFSET step`. The
+/// walk reads the key once, which is the price of splitting such a table;
+/// tables smaller than a chunk are not walked.
+pub async fn key_bounds(conn: &mut MySqlConnection, tables: &mut [Table], chunk_bytes: u64) -> anyhow::Result<()> {
+    for table in tables.iter_mut() {
+        if table.primary_key.is_empty() || integer_key(table).is_some() || table.bytes <= chunk_bytes {
+            continue;
+        }
+        let chunks = table.bytes.div_ceil(chunk_bytes.max(1));
+        let step = (table.estimated_rows.max(1) as u64 / chunks).max(1);
+        let key: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
+        // Each key value as a SQL literal the server reads back exactly:
+        // hex for binary columns, QUOTE() for the rest.
+        let literals: Vec<String> = table
+            .primary_key
+            .iter()
+            .map(|name| {
+                let quoted = quote_ident(name);
+                let binary = table.columns.iter().any(|c| &c.name == name && c.kind == ColumnKind::Binary);
+                if binary { format!("CONCAT('X''', HEX({quoted}), '''')") } else { format!("QUOTE({quoted})") }
+            })
+            .map(|literal| format!("CAST({literal} AS CHAR)"))
+            .collect();
+        let mut bounds: Vec<Vec<String>> = Vec::new();
+        loop {
+            let after =
+                bounds.last().map(|last| format!(" WHERE {}", tuple_compare(&key, last, ">"))).unwrap_or_default();
+            // The first bound is `step` rows in; each next one `step` rows
+            // after the previous (which the `>` excludes).
+            let offset = if bounds.is_empty() { step } else { step - 1 };
+            let statement = format!(
+                "SELECT {} FROM {}{after} ORDER BY {} LIMIT 1 OFFSET {offset}",
+                literals.join(", "),
+                quote_ident(&table.name),
+                key.join(", "),
+            );
+            let Some(row) = super::first_row(conn, &statement).await? else { break };
+            let tuple: Vec<String> =
+                (0..key.len()).map(|i| row.try_get_unchecked::<String, _>(i)).collect::<Result<_, _>>()?;
+            bounds.push(tuple);
+        }
+        table.key_bounds = bounds;
     }
     Ok(())
 }

@@ -10,11 +10,11 @@ use tokio::sync::mpsc::Sender;
 
 use super::{catalog::integer_key, quote_ident, types::select_expr};
 use crate::catalog::Table;
-use crate::plan::ChunkRange;
+use crate::plan::{ChunkRange, tuple_filter};
 use crate::worker::{BatchSender, Piece};
 
-/// The query that reads one chunk, columns in table order, in key order
-/// when the table splits on an integer key.
+/// The query that reads one chunk, columns in table order, rows in primary
+/// key order when the table splits on (the first column of) its key.
 pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<String> {
     let columns: Vec<String> = table
         .columns
@@ -24,10 +24,22 @@ pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<Stri
     let from = quote_ident(&table.name);
     Ok(match integer_key(table) {
         Some(key) => {
-            let key = quote_ident(key);
-            format!("SELECT {} FROM {from}{} ORDER BY {key}", columns.join(", "), range.key_filter(&key)?)
+            let order: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
+            let filter = range.key_filter(&quote_ident(key))?;
+            format!("SELECT {} FROM {from}{filter} ORDER BY {}", columns.join(", "), order.join(", "))
         }
-        None => format!("SELECT {} FROM {from}{}", columns.join(", "), range.key_filter("")?),
+        None => {
+            let key: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
+            let filter = match range {
+                ChunkRange::Bounds { start, end } => {
+                    let bound = |i: Option<usize>| i.and_then(|i| table.key_bounds.get(i)).map(Vec::as_slice);
+                    tuple_filter(&key, bound(start), bound(end))
+                }
+                other => other.key_filter("")?,
+            };
+            let order = if key.is_empty() { String::new() } else { format!(" ORDER BY {}", key.join(", ")) };
+            format!("SELECT {} FROM {from}{filter}{order}", columns.join(", "))
+        }
     })
 }
 

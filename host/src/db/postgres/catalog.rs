@@ -106,6 +106,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             partition_of: row.get("parent"),
             unique: Vec::new(),
             int_key: None,
+            key_bounds: Vec::new(),
         });
     }
     let index: HashMap<i64, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();

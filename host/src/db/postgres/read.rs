@@ -20,7 +20,9 @@ pub fn copy_out_statement(table: &Table, range: ChunkRange) -> anyhow::Result<St
         ChunkRange::Pages { start, end: Some(end) } => {
             format!(" WHERE ctid >= '({start},0)'::tid AND ctid < '({end},0)'::tid")
         }
-        ChunkRange::Keys { .. } => anyhow::bail!("PostgreSQL chunks are page ranges, not key ranges"),
+        ChunkRange::Keys { .. } | ChunkRange::Bounds { .. } => {
+            anyhow::bail!("PostgreSQL chunks are page ranges, not key ranges")
+        }
     };
     Ok(format!(
         "COPY (SELECT {} FROM ONLY {}{filter}) TO STDOUT",
@@ -283,6 +285,7 @@ mod tests {
             partition_of: None,
             unique: Vec::new(),
             int_key: None,
+            key_bounds: Vec::new(),
         };
         assert_eq!(
             copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }).expect("pages"),
