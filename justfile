@@ -89,10 +89,16 @@ pg-start:
 pg-stop:
     {{ pg }} stop
 
-# Benchmark sluice against the pg_dump/pg_restore anchors and the raw read limit on SCALE rows (results in target/bench/)
+# Benchmark sluice against pg_dump/pg_restore, mydumper/myloader and the raw read limits on SCALE rows (results in target/bench/)
 [group('bench')]
 bench SCALE="5000000":
     bash scripts/bench.sh {{ SCALE }}
+    bash scripts/bench-mariadb.sh {{ SCALE }}
+
+# Only the MariaDB half of `just bench`: mydumper/myloader and the raw SELECT limit
+[group('bench')]
+bench-mariadb SCALE="5000000":
+    bash scripts/bench-mariadb.sh {{ SCALE }}
 
 # Only the component-boundary microbenchmark (no database): MB/s per core through identity, copy, csv
 [group('bench')]

@@ -154,6 +154,9 @@ struct RestoreArgs {
     /// Drop every user object in the target first, instead of refusing a non-empty database.
     #[arg(long)]
     clean: bool,
+    /// MySQL/MariaDB: write the loaded rows to the binary log (off by default, as with myloader).
+    #[arg(long)]
+    enable_binlog: bool,
     /// Progress output: auto, plain, json, none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
@@ -396,6 +399,8 @@ pub struct RestoreJob {
     pub selection: Selection,
     /// Drop user objects in the target first.
     pub clean: bool,
+    /// MySQL: keep binary logging of the loaded rows.
+    pub enable_binlog: bool,
     /// Progress reporting.
     pub progress: ProgressMode,
     /// Native decoders or components only.
@@ -466,6 +471,7 @@ impl Cli {
                     jobs: check_jobs(args.jobs)?,
                     selection: resolve_selection(&args.selection, &Config::default())?,
                     clean: args.clean,
+                    enable_binlog: args.enable_binlog,
                     progress: args.progress,
                     stages: args.stages,
                     limits: resolve_limits(&args.limits, &Config::default())?,

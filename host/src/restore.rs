@@ -263,9 +263,13 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
     let workers = job.jobs.min(work.len()).max(1);
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
     let mut set = JoinSet::new();
+    let mut binlog_kept = false;
     for _ in 0..workers {
         let mut worker = mysql::connect(&job.target).await.job_err()?;
         sqlx::raw_sql(my::LOAD_SETTINGS).execute(&mut worker).await.job_err()?;
+        if !job.enable_binlog && !my::skip_binlog(&mut worker).await {
+            binlog_kept = true;
+        }
         let (queue, runtime, decoding, dir, progress) =
             (queue.clone(), runtime.clone(), decoding.clone(), job.dir.clone(), progress.clone());
         set.spawn(async move {
@@ -299,6 +303,9 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
             }
             anyhow::Ok(())
         });
+    }
+    if binlog_kept {
+        eprintln!("warning: no privilege to turn the binary log off for the load (SET sql_log_bin); rows are logged");
     }
     while let Some(joined) = set.join_next().await {
         if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {

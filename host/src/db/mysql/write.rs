@@ -15,6 +15,12 @@ use super::quote_ident;
 /// because each load connection is closed afterwards.
 pub const LOAD_SETTINGS: &str = "SET SESSION foreign_key_checks = 0, unique_checks = 0";
 
+/// Turns binary logging off for this session's load, as myloader does by
+/// default; false when the user lacks the privilege (rows are then logged).
+pub async fn skip_binlog(conn: &mut MySqlConnection) -> bool {
+    conn.execute("SET SESSION sql_log_bin = 0").await.is_ok()
+}
+
 /// The first user object (table, view, routine, event) in the target.
 pub async fn first_user_object(conn: &mut MySqlConnection) -> anyhow::Result<Option<String>> {
     let found: Option<String> = sqlx::query_scalar(
