@@ -12,7 +12,7 @@
 #      parallel; plus, not in anchors-maria.sh, every table in two parallel
 #      sessions), mydumper -t 2 -r 500000 (no compression), mydumper -t 2 -c
 #      (gzip), myloader -t 2 (of the -r 500000 dump), and sluice dump -j 2
-#      (default zstd:3) and sluice restore -j 2 (of that dump), each sluice run
+#      (default zstd:1) and sluice restore -j 2 (of that dump), each sluice run
 #      under /usr/bin/time -v for its peak RSS
 #   3. a table of seconds, MB/s and ratios on stdout, and the same in
 #      target/bench/maria-results.txt and target/bench/maria-results.json
@@ -63,6 +63,15 @@ for f in make-bench-db.sh anchors-maria.sh; do
 done
 BENCH_DIR="$(cd "$BENCH_DIR" && pwd)"
 [[ -x $SLUICE ]] || die "$SLUICE not found: build it first (cargo build --release)"
+
+# Two runs at once would drop and refill each other's sluice_bench (seen:
+# "Duplicate entry '1' for key 'PRIMARY'", "Unknown database 'sluice_bench'"
+# from make-bench-db.sh): one run at a time.
+mkdir -p "$OUT"
+exec 9>"$OUT/.bench-mariadb.lock"
+if command -v flock >/dev/null && ! flock -n 9; then
+    die "another scripts/bench-mariadb.sh is running (lock $OUT/.bench-mariadb.lock); wait for it to finish"
+fi
 
 as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 APT_UPDATED=""
@@ -295,7 +304,7 @@ fi
 
 log "sluice"
 common="-j 2 --progress none"
-sluice_run sluice-dump "sluice dump -j 2 (zstd:3)" "rm -rf '$WORK/s-dump'" \
+sluice_run sluice-dump "sluice dump -j 2 (zstd:1)" "rm -rf '$WORK/s-dump'" \
     "dump '$SRC' --out '$WORK/s-dump' $common" "$WORK/s-dump"
 if [[ -f $WORK/s-dump/manifest.json ]]; then
     sluice_run sluice-restore "sluice restore -j 2 (of that dump)" "$RECREATE_DST" \

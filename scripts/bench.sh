@@ -263,7 +263,7 @@ cat > "$WORK/mask.toml" <<'EOF'
 match = "public.big"
 mask = { name = "hash", note = "redact", n = { rule = "noise", bound = 10 } }
 EOF
-sluice_run sluice-native "sluice dump -j2 (native, zstd:3)" "rm -rf '$WORK/s-native'" \
+sluice_run sluice-native "sluice dump -j2 (native, zstd:1)" "rm -rf '$WORK/s-native'" \
     "dump '$SRC' --out '$WORK/s-native' $common" "$WORK/s-native"
 sluice_run sluice-wasm "sluice dump -j2 --stages wasm" "rm -rf '$WORK/s-wasm'" \
     "dump '$SRC' --out '$WORK/s-wasm' $common --stages wasm" "$WORK/s-wasm"

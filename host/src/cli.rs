@@ -110,7 +110,7 @@ struct DumpArgs {
     /// Output format of data files: copy (PostgreSQL default), csv, sql, jsonl.
     #[arg(long)]
     format: Option<String>,
-    /// Compression of data files: zstd[:LEVEL] (default zstd:3), gzip[:LEVEL], none.
+    /// Compression of data files: zstd[:LEVEL] (default zstd:1), gzip[:LEVEL], none.
     #[arg(long)]
     compress: Option<String>,
     #[command(flatten)]
@@ -294,7 +294,7 @@ impl Compression {
         };
         Ok(match codec {
             "none" if level.is_none() => Compression::None,
-            "zstd" => Compression::Zstd(level_of(level, 3, 22)?.max(1) as i32),
+            "zstd" => Compression::Zstd(level_of(level, 1, 22)?.max(1) as i32),
             "gzip" => Compression::Gzip(level_of(level, 6, 9)? as u32),
             _ => bail!("unknown compression '{text}' (expected zstd[:LEVEL], gzip[:LEVEL] or none)"),
         })
@@ -491,7 +491,7 @@ impl Cli {
                     source,
                     out: PathBuf::new(),
                     jobs: 1,
-                    compression: Compression::Zstd(3),
+                    compression: Compression::Zstd(1),
                     selection: resolve_selection(&args.selection, &config)?,
                     transforms: resolve_transforms(&config, &args.transform)?,
                     progress: ProgressMode::None,
@@ -525,7 +525,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
     format.check_engine(source.engine())?;
     let compression = match args.compress.as_deref().or(config.compress.as_deref()) {
         Some(text) => Compression::parse(text).usage_err()?,
-        None => Compression::Zstd(3),
+        None => Compression::Zstd(1),
     };
     Ok(DumpJob {
         source,
@@ -692,7 +692,7 @@ mod tests {
 
     #[test]
     fn compression_parses_levels_and_rejects_nonsense() {
-        assert_eq!(Compression::parse("zstd").ok(), Some(Compression::Zstd(3)));
+        assert_eq!(Compression::parse("zstd").ok(), Some(Compression::Zstd(1)));
         assert_eq!(Compression::parse("zstd:19").ok(), Some(Compression::Zstd(19)));
         assert_eq!(Compression::parse("gzip:1").ok(), Some(Compression::Gzip(1)));
         assert_eq!(Compression::parse("none").ok(), Some(Compression::None));

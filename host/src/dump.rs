@@ -350,6 +350,17 @@ enum Reader {
 }
 
 impl Reader {
+    /// Ends the session politely (a dropped connection shows up in the
+    /// server's log as an aborted one).
+    async fn close(self) {
+        use sqlx::Connection;
+        let _ = match self {
+            Reader::Postgres(conn) => conn.close().await,
+            Reader::Sqlite(conn, _) => conn.close().await,
+            Reader::Mysql(conn) => conn.close().await,
+        };
+    }
+
     /// Streams one chunk to its writer through `tx`, ending with `End`.
     async fn read(&mut self, table: &Table, chunk: &Chunk, tx: &mpsc::Sender<Piece>) -> anyhow::Result<()> {
         match self {
@@ -403,6 +414,7 @@ async fn dump_data(
                 progress.chunk_done("dumped", &table.qualified(), chunk.index, outcome.rows, outcome.written.bytes);
                 done.push((chunk.table, chunk.index, outcome));
             }
+            reader.close().await;
             anyhow::Ok(done)
         });
     }

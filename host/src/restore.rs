@@ -133,6 +133,7 @@ async fn run_postgres(job: RestoreJob, manifest: Manifest) -> Result<(), Failure
             mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
         }
     }
+    let _ = sqlx::Connection::close(conn).await;
     report(&tables, mismatches, clock)
 }
 
@@ -178,6 +179,11 @@ fn must_clean(job: &RestoreJob, object: Option<String>, progress: &mut Progress)
     }
     progress.phase("cleaning target");
     Ok(true)
+}
+
+/// The chunk's number within its table, for progress lines.
+fn chunk_index(table: &TableEntry, chunk: &ChunkRecord) -> u32 {
+    table.chunks.iter().position(|c| c.file == chunk.file).unwrap_or(0) as u32
 }
 
 /// Every file of the tables, largest first.
@@ -239,6 +245,7 @@ async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> 
             mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
         }
     }
+    let _ = sqlx::Connection::close(conn).await;
     report(&tables, mismatches, clock)
 }
 
@@ -301,6 +308,7 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
                     return Err(e.context(format!("table {} file {}", table.qualified(), chunk.file)));
                 }
             }
+            let _ = sqlx::Connection::close(worker).await;
             anyhow::Ok(())
         });
     }
@@ -326,6 +334,7 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
             mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
         }
     }
+    let _ = sqlx::Connection::close(conn).await;
     report(&tables, mismatches, clock)
 }
 
@@ -359,7 +368,13 @@ async fn run_sql_pieces(
             }
             SqlPiece::Commit { table, chunk } => {
                 conn.run("COMMIT").await?;
-                progress.chunk_done("restored", &table.qualified(), 0, chunk.rows, chunk.bytes);
+                progress.chunk_done(
+                    "restored",
+                    &table.qualified(),
+                    chunk_index(&table, &chunk),
+                    chunk.rows,
+                    chunk.bytes,
+                );
             }
         }
     }
@@ -481,8 +496,9 @@ async fn load_data(
                         chunk.rows
                     );
                 }
-                progress.chunk_done("restored", &table.qualified(), 0, rows, chunk.bytes);
+                progress.chunk_done("restored", &table.qualified(), chunk_index(&table, &chunk), rows, chunk.bytes);
             }
+            let _ = sqlx::Connection::close(conn).await;
             anyhow::Ok(())
         });
     }
