@@ -130,7 +130,7 @@ struct DumpArgs {
     /// Where stages run: auto (native fast paths) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
-    /// MySQL/MariaDB: how workers' snapshots are aligned: auto, backup-stage, ftwrl, none-validate.
+    /// MySQL/MariaDB: how workers' snapshots are aligned: auto, backup-stage, ftwrl, lock-tables, none-validate.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     lock_mode: String,
     #[command(flatten)]

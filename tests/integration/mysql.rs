@@ -175,6 +175,21 @@ fn writer(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
 
 #[test]
 fn mariadb_dump_is_one_snapshot_while_a_writer_moves_money() {
+    let method = one_snapshot_while_a_writer_moves_money(&[]);
+    assert!(method.contains("backup-stage"), "{method}");
+}
+
+#[test]
+fn mariadb_lock_tables_mode_is_one_snapshot_too() {
+    let method = one_snapshot_while_a_writer_moves_money(&["--lock-mode", "lock-tables"]);
+    assert!(method.contains("lock-tables"), "{method}");
+}
+
+/// Dumps with `-j 2` while a writer moves money, restores, and checks the
+/// money and the transfer log come from one point in time; returns the
+/// manifest's snapshot method.
+#[track_caller]
+fn one_snapshot_while_a_writer_moves_money(extra: &[&str]) -> String {
     let source = MyDb::new();
     source.exec(
         "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL, pad CHAR(200) NOT NULL DEFAULT 'x') ENGINE=InnoDB;
@@ -190,7 +205,7 @@ fn mariadb_dump_is_one_snapshot_while_a_writer_moves_money() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let dir = DumpDir::new();
-    let dumped = run(dump_args(&source, &dir, &["-j", "2", "--chunk-size", "64KiB"]));
+    let dumped = run(dump_args(&source, &dir, &[&["-j", "2", "--chunk-size", "64KiB"], extra].concat()));
     stop.store(true, Ordering::Relaxed);
     handle.join().expect("writer");
     dumped.assert_success();
@@ -206,6 +221,7 @@ fn mariadb_dump_is_one_snapshot_while_a_writer_moves_money() {
         - COALESCE((SELECT SUM(amount) FROM transfers WHERE src = a.id), 0) \
         + COALESCE((SELECT SUM(amount) FROM transfers WHERE dst = a.id), 0)";
     assert_eq!(target.query(replay), "0", "accounts and transfers come from one point in time");
+    dir.manifest()["snapshot"]["method"].as_str().expect("method").to_owned()
 }
 
 #[test]

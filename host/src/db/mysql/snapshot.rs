@@ -12,6 +12,10 @@
 //!   commit go on throughout.
 //! - `ftwrl` (MySQL, older MariaDB): `FLUSH TABLES WITH READ LOCK` held only
 //!   while the workers start their snapshots.
+//! - `lock-tables` (explicit opt-in, for servers that refuse the above but
+//!   grant LOCK TABLES): every base table of the database is locked `READ`
+//!   while the workers start their snapshots. Writers to those tables wait
+//!   for that short window; other databases are not covered.
 //! - `none-validate` (managed servers without those privileges): the binlog
 //!   position is read before and after the workers start; equal positions
 //!   mean nothing committed in between, else it retries (bounded) and fails.
@@ -37,6 +41,8 @@ pub enum LockMode {
     BackupStage,
     /// FLUSH TABLES WITH READ LOCK.
     Ftwrl,
+    /// LOCK TABLES … READ on every base table of the database.
+    LockTables,
     /// No lock: positions compared before and after.
     NoneValidate,
 }
@@ -48,8 +54,11 @@ impl LockMode {
             "auto" => LockMode::Auto,
             "backup-stage" => LockMode::BackupStage,
             "ftwrl" => LockMode::Ftwrl,
+            "lock-tables" => LockMode::LockTables,
             "none-validate" => LockMode::NoneValidate,
-            other => bail!("unknown lock mode '{other}' (expected auto, backup-stage, ftwrl or none-validate)"),
+            other => {
+                bail!("unknown lock mode '{other}' (expected auto, backup-stage, ftwrl, lock-tables or none-validate)")
+            }
         })
     }
 }
@@ -111,6 +120,27 @@ impl Snapshot {
                 coordinator.execute("UNLOCK TABLES").await?;
                 let (binlog, gtid) = position?;
                 Snapshot { mode: "ftwrl", binlog, gtid, server_version, readers: started? }
+            }
+            LockMode::LockTables => {
+                wait_for_long_queries(&mut coordinator).await?;
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                )
+                .fetch_all(&mut coordinator)
+                .await?;
+                if !tables.is_empty() {
+                    let list: Vec<String> = tables.iter().map(|t| format!("{} READ", super::quote_ident(t))).collect();
+                    coordinator
+                        .execute(format!("LOCK TABLES {}", list.join(", ")).as_str())
+                        .await
+                        .context("cannot LOCK TABLES (needs the LOCK TABLES privilege; try --lock-mode none-validate)")?;
+                }
+                let started = start_readers(url, readers).await;
+                let position = positions(&mut coordinator).await;
+                coordinator.execute("UNLOCK TABLES").await?;
+                let (binlog, gtid) = position?;
+                Snapshot { mode: "lock-tables", binlog, gtid, server_version, readers: started? }
             }
             LockMode::NoneValidate | LockMode::Auto => {
                 let mut attempt = 0;
@@ -237,6 +267,7 @@ mod tests {
         assert!(!supports_backup_stage("10.3.39-MariaDB"));
         assert!(!supports_backup_stage("8.0.36"));
         assert_eq!(LockMode::parse("ftwrl").expect("valid"), LockMode::Ftwrl);
+        assert_eq!(LockMode::parse("lock-tables").expect("valid"), LockMode::LockTables);
         assert!(LockMode::parse("sometimes").is_err());
     }
 }
