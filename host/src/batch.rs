@@ -25,6 +25,19 @@ impl ColumnData {
         ColumnData { data: Vec::new(), offsets: vec![0], nulls: Vec::new(), types: Vec::new() }
     }
 
+    /// An empty column with room for as many bytes and values as `other`
+    /// holds, so a batch that follows a similar one does not regrow.
+    pub fn with_capacity_of(other: &ColumnData) -> Self {
+        let mut offsets = Vec::with_capacity(other.offsets.len());
+        offsets.push(0);
+        ColumnData {
+            data: Vec::with_capacity(other.data.len()),
+            offsets,
+            nulls: Vec::new(),
+            types: Vec::with_capacity(other.types.len()),
+        }
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -43,6 +56,27 @@ impl ColumnData {
             None => self.set_null(row),
         }
         self.offsets.push(self.data.len() as u32);
+    }
+
+    /// Appends the bytes that the hex digits `hex` spell; false (and
+    /// nothing appended) when it is not an even number of hex digits.
+    pub fn push_hex(&mut self, hex: &[u8]) -> bool {
+        let start = self.data.len();
+        if !hex.len().is_multiple_of(2) {
+            return false;
+        }
+        self.data.reserve(hex.len() / 2);
+        for pair in hex.chunks_exact(2) {
+            match (hex_digit(pair[0]), hex_digit(pair[1])) {
+                (Some(high), Some(low)) => self.data.push(high << 4 | low),
+                _ => {
+                    self.data.truncate(start);
+                    return false;
+                }
+            }
+        }
+        self.offsets.push(self.data.len() as u32);
+        true
     }
 
     /// Appends a value with its storage class (see `types`); every value
@@ -117,6 +151,15 @@ impl ColumnData {
     }
 }
 
+fn hex_digit(d: u8) -> Option<u8> {
+    match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// A slice of a table's rows, column-major.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
@@ -174,6 +217,18 @@ mod tests {
             assert_eq!(c.value(i), *v, "row {i}");
         }
         assert!(!c.is_null(2), "empty string is not NULL");
+    }
+
+    #[test]
+    fn hex_values_decode_and_bad_hex_appends_nothing() {
+        let mut c = ColumnData::new();
+        assert!(c.push_hex(b"00fFa1"));
+        assert!(!c.push_hex(b"0"), "odd length");
+        assert!(!c.push_hex(b"0g"), "not a digit");
+        assert!(c.push_hex(b""));
+        c.validate(2).expect("valid");
+        assert_eq!(c.value(0), Some(&b"\0\xff\xa1"[..]));
+        assert_eq!(c.value(1), Some(&b""[..]));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use anyhow::bail;
 
 use super::{qualified, quote_ident};
-use crate::batch::Batch;
+use crate::batch::{Batch, ColumnData};
 use crate::catalog::{ColumnKind, Table};
 use crate::plan::ChunkRange;
 
@@ -60,20 +60,23 @@ impl CopyTextDecoder {
     /// Feeds bytes split anywhere; full batches go to `emit`.
     pub fn feed(&mut self, mut data: &[u8], emit: &mut impl FnMut(Batch) -> anyhow::Result<()>) -> anyhow::Result<()> {
         if !self.carry.is_empty() {
-            let Some(end) = data.iter().position(|&b| b == b'\n') else {
+            let Some(end) = memchr::memchr(b'\n', data) else {
                 self.carry.extend_from_slice(data);
                 return Ok(());
             };
             let mut line = std::mem::take(&mut self.carry);
             line.extend_from_slice(&data[..end]);
             self.row(&line, emit)?;
+            line.clear();
+            self.carry = line;
             data = &data[end + 1..];
         }
-        while let Some(end) = data.iter().position(|&b| b == b'\n') {
-            self.row(&data[..end], emit)?;
-            data = &data[end + 1..];
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', data) {
+            self.row(&data[start..end], emit)?;
+            start = end + 1;
         }
-        self.carry.extend_from_slice(data);
+        self.carry.extend_from_slice(&data[start..]);
         Ok(())
     }
 
@@ -94,23 +97,29 @@ impl CopyTextDecoder {
         let mut fields = 0;
         // A table with no data columns still has one (empty) line per row.
         if columns > 0 {
-            for raw in line.split(|&b| b == b'\t') {
+            let mut start = 0;
+            // One more field than tabs: the last ends at the line's end.
+            for end in memchr::memchr_iter(b'\t', line).chain(std::iter::once(line.len())) {
+                let raw = &line[start..end];
+                start = end + 1;
                 if fields == columns {
                     bail!("COPY row {} has more than {columns} fields", self.rows_seen);
                 }
+                let column = &mut self.batch.columns[fields];
                 if raw == b"\\N" {
-                    self.batch.columns[fields].push(None);
+                    column.push(None);
+                } else if self.binary[fields] {
+                    unescape(raw, &mut self.field);
+                    let hex = self.field.strip_prefix(b"\\x").unwrap_or(b"-");
+                    if !column.push_hex(hex) {
+                        bail!("COPY row {} column {}: bytea value is not hex", self.rows_seen, fields + 1);
+                    }
+                } else if memchr::memchr(b'\\', raw).is_none() {
+                    // Most values have no escapes: copied once, into the column.
+                    column.push(Some(raw));
                 } else {
                     unescape(raw, &mut self.field);
-                    if self.binary[fields] {
-                        let hex = self.field.strip_prefix(b"\\x").unwrap_or(&[]);
-                        let bytes = decode_hex(hex).ok_or_else(|| {
-                            anyhow::anyhow!("COPY row {} column {}: bytea value is not hex", self.rows_seen, fields + 1)
-                        })?;
-                        self.batch.columns[fields].push(Some(&bytes));
-                    } else {
-                        self.batch.columns[fields].push(Some(&self.field));
-                    }
+                    column.push(Some(&self.field));
                 }
                 fields += 1;
             }
@@ -128,7 +137,10 @@ impl CopyTextDecoder {
     }
 
     fn take(&mut self) -> Batch {
-        let mut batch = std::mem::replace(&mut self.batch, Batch::with_columns(self.binary.len()));
+        // The next batch starts with this one's sizes, so its buffers do not
+        // grow (and copy) their way up again.
+        let next = Batch { rows: 0, columns: self.batch.columns.iter().map(ColumnData::with_capacity_of).collect() };
+        let mut batch = std::mem::replace(&mut self.batch, next);
         batch.columns.iter_mut().for_each(|c| c.seal());
         batch
     }
@@ -139,7 +151,7 @@ fn unescape(raw: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let mut i = 0;
     while i < raw.len() {
-        let Some(offset) = raw[i..].iter().position(|&b| b == b'\\') else {
+        let Some(offset) = memchr::memchr(b'\\', &raw[i..]) else {
             out.extend_from_slice(&raw[i..]);
             break;
         };
@@ -192,13 +204,6 @@ fn hex_value(d: u8) -> u8 {
     }
 }
 
-fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    Some(hex.chunks(2).map(|p| hex_value(p[0]) * 16 + hex_value(p[1])).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +254,26 @@ mod tests {
                 encode_copy_text(b, &[false, true, false], &mut again);
             }
             assert_eq!(again, text, "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn every_special_byte_at_every_position_of_long_values_round_trips() {
+        let escapes: [(u8, &[u8]); 7] =
+            [(b'\\', b"\\\\"), (b'\n', b"\\n"), (b'\r', b"\\r"), (b'\t', b"\\t"), (8, b"\\b"), (11, b"\\v"), (12, b"\\f")];
+        for (special, escaped) in escapes {
+            for at in 0..40 {
+                let mut value = vec![b'a'; 40];
+                value[at] = special;
+                let mut batch = Batch::with_columns(1);
+                batch.columns[0].push(Some(&value));
+                batch.rows = 1;
+                let mut text = Vec::new();
+                encode_copy_text(&batch, &[false], &mut text);
+                assert_eq!(text, [&value[..at], escaped, &value[at + 1..], b"\n"].concat(), "byte {special} at {at}");
+                let back = decode_all(&[ColumnKind::Text], &text, 1000);
+                assert_eq!(back[0].columns[0].value(0), Some(&value[..]), "byte {special} at {at}");
+            }
         }
     }
 
