@@ -266,14 +266,50 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
 
     progress.phase("data");
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    let work = largest_first(&tables);
+    let local_infile: i64 = sqlx::query_scalar("SELECT @@local_infile + 0").fetch_one(&mut conn).await.job_err()?;
+    let loaded = if local_infile == 1 {
+        let convert = my::non_utf8_columns(&mut conn, &tables).await.job_err()?;
+        load_mysql_by_load_data(&job, &tables, convert, &runtime, &decoding, &progress).await
+    } else {
+        tracing::info!("The server has local_infile off: loading by INSERT.");
+        load_mysql_by_insert(&job, &tables, &runtime, &decoding, &progress).await
+    };
+    loaded.map_err(|e| Failure::Job(e.context("loading into MySQL failed")))?;
+    progress.finish();
+
+    progress.phase("post-data schema");
+    my::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
+    my::apply(&mut conn, RESET_SESSION, "resetting the session").await.job_err()?;
+    progress.phase("checking row counts");
+    let mut mismatches = Vec::new();
+    for table in &tables {
+        let count = my::count_rows(&mut conn, &table.name).await.job_err()?;
+        if count != table.rows {
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+        }
+    }
+    let _ = sqlx::Connection::close(conn).await;
+    report(&tables, mismatches, clock)
+}
+
+/// Loads every data file by running its INSERT statements (servers with
+/// `local_infile` off): `-j` connections, one transaction per file.
+async fn load_mysql_by_insert(
+    job: &RestoreJob,
+    tables: &[Arc<TableEntry>],
+    runtime: &Arc<Runtime>,
+    decoding: &Decoding,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    use crate::db::mysql::{self, write as my};
+    let work = largest_first(tables);
     let workers = job.jobs.min(work.len()).max(1);
     let queue = Arc::new(Mutex::new(VecDeque::from(work)));
     let mut set = JoinSet::new();
     let mut binlog_kept = false;
     for _ in 0..workers {
-        let mut worker = mysql::connect(&job.target).await.job_err()?;
-        sqlx::raw_sql(my::LOAD_SETTINGS).execute(&mut worker).await.job_err()?;
+        let mut worker = mysql::connect(&job.target).await?;
+        sqlx::raw_sql(my::LOAD_SETTINGS).execute(&mut worker).await?;
         if !job.enable_binlog && !my::skip_binlog(&mut worker).await {
             binlog_kept = true;
         }
@@ -318,24 +354,125 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
     while let Some(joined) = set.join_next().await {
         if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
             set.abort_all();
-            return Err(Failure::Job(e.context("loading into MySQL failed")));
+            return Err(e);
         }
     }
-    progress.finish();
+    Ok(())
+}
 
-    progress.phase("post-data schema");
-    my::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
-    my::apply(&mut conn, RESET_SESSION, "resetting the session").await.job_err()?;
-    progress.phase("checking row counts");
-    let mut mismatches = Vec::new();
-    for table in &tables {
-        let count = my::count_rows(&mut conn, &table.name).await.job_err()?;
-        if count != table.rows {
-            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+/// Loads every data file by `LOAD DATA LOCAL INFILE`, its INSERTs turned
+/// into tab-separated rows on the way: `-j` connections, one transaction
+/// per file, rows counted by the server and checked against the file and
+/// the manifest, the file's checksum checked before its last piece is sent.
+async fn load_mysql_by_load_data(
+    job: &RestoreJob,
+    tables: &[Arc<TableEntry>],
+    convert: std::collections::HashMap<String, Vec<bool>>,
+    runtime: &Arc<Runtime>,
+    decoding: &Decoding,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    use crate::db::mysql::load;
+    use mysql_async::prelude::Queryable;
+    let work = largest_first(tables);
+    let workers = job.jobs.min(work.len()).max(1);
+    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
+    let convert = Arc::new(convert);
+    let mut set = JoinSet::new();
+    let mut binlog_kept = false;
+    for _ in 0..workers {
+        let (mut conn, kept) = load::connect_loader(&job.target, job.enable_binlog).await?;
+        binlog_kept |= kept;
+        let (queue, runtime, decoding, dir, progress, convert) =
+            (queue.clone(), runtime.clone(), decoding.clone(), job.dir.clone(), progress.clone(), convert.clone());
+        set.spawn(async move {
+            let mut instances = Instances::default();
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some((table, chunk)) = next else { break };
+                let flags = convert.get(&table.name).cloned().unwrap_or_default();
+                let statement = load::load_statement(&table.name, &table.columns, &flags);
+                let (tx, rx) = mpsc::channel::<load::Piece>(4);
+                let (runtime_b, decoding_b, dir_b, table_b, chunk_b) =
+                    (runtime.clone(), decoding.clone(), dir.clone(), table.clone(), chunk.clone());
+                let producer = tokio::task::spawn_blocking(move || {
+                    let result =
+                        produce_load_rows(&runtime_b, &decoding_b, &dir_b, &table_b, &chunk_b, &mut instances, &tx);
+                    if let Err(e) = &result {
+                        // Fails the LOAD rather than letting it end short.
+                        let _ = tx.blocking_send(Err(std::io::Error::other(format!("{e:#}"))));
+                    }
+                    (instances, result)
+                });
+                conn.query_drop("START TRANSACTION").await?;
+                let loaded = load::load(&mut conn, &statement, rx).await;
+                let (back, produced) = producer.await.map_err(|e| anyhow!("the file reader stopped: {e}"))?;
+                instances = back;
+                let context = || format!("table {} file {}", table.qualified(), chunk.file);
+                // The file's own error says more than the LOAD it cut short.
+                let rows = produced.with_context(context)?;
+                let loaded = loaded.with_context(context)?;
+                if loaded != rows || rows != chunk.rows {
+                    bail!("{}: {rows} rows in the file, {loaded} loaded, manifest says {}", context(), chunk.rows);
+                }
+                conn.query_drop("COMMIT").await?;
+                progress.chunk_done("restored", &table.qualified(), chunk_index(&table, &chunk), rows, chunk.bytes);
+            }
+            let _ = conn.disconnect().await;
+            anyhow::Ok(())
+        });
+    }
+    if binlog_kept {
+        eprintln!("warning: no privilege to turn the binary log off for the load (SET sql_log_bin); rows are logged");
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
+            set.abort_all();
+            return Err(e);
         }
     }
-    let _ = sqlx::Connection::close(conn).await;
-    report(&tables, mismatches, clock)
+    Ok(())
+}
+
+/// Decodes one file and sends its rows as LOAD DATA text; the checksum is
+/// checked before the last piece goes. Returns the rows sent. Blocking.
+fn produce_load_rows(
+    runtime: &Runtime,
+    decoding: &Decoding,
+    dir: &Path,
+    table: &TableEntry,
+    chunk: &ChunkRecord,
+    instances: &mut Instances,
+    tx: &mpsc::Sender<crate::db::mysql::load::Piece>,
+) -> anyhow::Result<u64> {
+    const PIECE: usize = 1 << 20;
+    let send = |piece: Vec<u8>| tx.blocking_send(Ok(piece.into())).map_err(|_| anyhow!("the loader stopped"));
+    let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
+    let path = dir.join(&chunk.file);
+    let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
+    let mut splitter = crate::db::sql_text::StatementSplitter::new(true);
+    let mut converter = crate::db::mysql::load::InsertToRows::new(table.columns.len());
+    let mut buf = vec![0u8; 1 << 20];
+    let mut rows = Vec::with_capacity(2 * PIECE);
+    let mut read_all = || -> anyhow::Result<()> {
+        loop {
+            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+            if n == 0 {
+                return Ok(());
+            }
+            converter.convert(&splitter.feed(&buf[..n]), &mut rows)?;
+            if rows.len() >= PIECE {
+                send(std::mem::replace(&mut rows, Vec::with_capacity(2 * PIECE)))?;
+            }
+        }
+    };
+    read_all().map_err(|e| explain(e, &path, chunk))?;
+    check_digest(digest, chunk)?;
+    splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
+    if !rows.is_empty() {
+        send(rows)?;
+    }
+    Ok(converter.rows)
 }
 
 /// A connection that runs SQL text (engines whose dumps are INSERTs).

@@ -246,3 +246,49 @@ fn mariadb_tables_keyed_by_text_split_at_key_values() {
         assert!(chunks.iter().all(|c| c["rows"].as_u64() < Some(20_000)), "{table}: rows spread over chunks");
     }
 }
+
+#[test]
+fn mariadb_restore_never_commits_a_file_that_fails_its_checksum() {
+    let source = MyDb::sakila();
+    let dir = DumpDir::new();
+    run(dump_args(&source, &dir, &["--compress", "none"])).assert_success();
+    // One letter changed inside a value: the SQL still parses and loads, so
+    // only the checksum, checked before the file's last rows go, stops it.
+    let manifest = dir.manifest();
+    let db = manifest["source"]["database"].as_str().expect("db").to_owned();
+    let chunk = &chunks_of(table_entry(&manifest, &db, "film"))[0];
+    let path = dir.path().join(chunk["file"].as_str().expect("file"));
+    let mut bytes = std::fs::read(&path).expect("read chunk");
+    let values = bytes.windows(7).position(|w| w == b"VALUES\n").expect("an INSERT");
+    let at = values + bytes[values..].iter().rposition(|&b| b == b'e').expect("a letter e");
+    bytes[at] = b'E';
+    std::fs::write(&path, bytes).expect("corrupt chunk");
+    let target = MyDb::new();
+    restore(&dir, &target, &["-j", "2"]).assert_code(1).assert_stderr_contains("does not match");
+    assert_eq!(target.query("SELECT COUNT(*) FROM film"), "0", "no row of the bad file was committed");
+}
+
+/// Turns the server's `local_infile` off until dropped.
+struct LocalInfileOff<'a>(&'a MyDb);
+
+impl Drop for LocalInfileOff<'_> {
+    fn drop(&mut self) {
+        self.0.exec("SET GLOBAL local_infile = 1");
+    }
+}
+
+#[test]
+fn mariadb_restores_by_insert_when_local_infile_is_off() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let dir = DumpDir::new();
+    run(dump_args(&source, &dir, &SPLIT)).assert_success();
+    let target = MyDb::new();
+    target.exec("SET GLOBAL local_infile = 0");
+    let guard = LocalInfileOff(&target);
+    let args = ["restore", dir.arg(), target.url(), "-j", "2", "--progress", "none"];
+    let out = run_with_env(args, &[("SLUICE_LOG", OsStr::new("info"))]);
+    drop(guard);
+    out.assert_success();
+    assert!(out.stderr.contains("loading by INSERT"), "{}", out.stderr);
+    assert_same_mysql(&source, &target);
+}

@@ -3,6 +3,7 @@
 //! over the text protocol, schema from SHOW CREATE, and loads.
 
 pub mod catalog;
+pub mod load;
 pub mod read;
 pub mod schema;
 pub mod snapshot;
@@ -21,7 +22,7 @@ use crate::db::DbUrl;
 /// column's own charset is converted by the server both ways), UTC for
 /// TIMESTAMP text, no timeouts, and the sql_mode mysqldump loads with plus
 /// strictness, so nothing is silently truncated.
-const SESSION_SETTINGS: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', \
+pub(crate) const SESSION_SETTINGS: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', \
     time_zone = '+00:00', wait_timeout = 86400, net_read_timeout = 3600, net_write_timeout = 3600";
 
 /// Opens a connection. The password comes from the URL, else `MYSQL_PWD`;

@@ -1,9 +1,8 @@
-//! Loading a MySQL/MariaDB target: schema scripts, data as the dump's own
-//! multi-row INSERT statements (one transaction per file, foreign-key and
-//! unique checks off during the load), row counts.
-//!
-//! `LOAD DATA LOCAL INFILE` would parse less, but the sqlx driver does not
-//! offer the local-infile capability (the server refuses it, error 4166).
+//! Loading a MySQL/MariaDB target: schema scripts, the settings of a load
+//! by INSERT (used when the server has `local_infile` off; see `load` for
+//! the LOAD DATA path), column character sets, row counts.
+
+use std::collections::HashMap;
 
 use anyhow::Context;
 use sqlx::Executor;
@@ -71,4 +70,33 @@ pub async fn count_rows(conn: &mut MySqlConnection, table: &str) -> anyhow::Resu
         .await
         .with_context(|| format!("cannot count rows of {table}"))?;
     Ok(n.max(0) as u64)
+}
+
+/// For each table, which of its (manifest) columns take the dump's UTF-8
+/// text only as text: a character set other than the UTF-8 sets, `ascii`
+/// (a subset) and `binary` (raw bytes), and MariaDB's UUID and INET types
+/// (which read a binary string as their packed bytes).
+pub async fn non_utf8_columns(
+    conn: &mut MySqlConnection,
+    tables: &[std::sync::Arc<crate::manifest::TableEntry>],
+) -> anyhow::Result<HashMap<String, Vec<bool>>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND (DATA_TYPE IN ('uuid', 'inet4', 'inet6') OR \
+           CHARACTER_SET_NAME IS NOT NULL AND CHARACTER_SET_NAME NOT IN ('utf8mb4', 'utf8mb3', 'utf8', 'ascii', 'binary'))",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("cannot read the target's column character sets")?;
+    let mut other: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (table, column) in &rows {
+        other.entry(table.as_str()).or_default().push(column.as_str());
+    }
+    Ok(tables
+        .iter()
+        .map(|t| {
+            let names = other.get(t.name.as_str()).map(Vec::as_slice).unwrap_or_default();
+            (t.name.clone(), t.columns.iter().map(|c| names.contains(&c.name.as_str())).collect())
+        })
+        .collect())
 }
