@@ -259,8 +259,10 @@ impl Format {
             "copy" => Ok(Format::Copy),
             "csv" => Ok(Format::Csv),
             "sql" => Ok(Format::Sql),
-            "jsonl" => Err(Failure::usage("--format jsonl is not yet supported (available: copy, csv, sql)")),
-            other => Err(Failure::usage(format!("unknown format '{other}' (expected copy, csv, sql or jsonl)"))),
+            "jsonl" | "tsv" => {
+                Err(Failure::usage(format!("--format {text} is not yet supported (available: copy, csv, sql)")))
+            }
+            other => Err(Failure::usage(format!("unknown format '{other}' (expected copy, csv, sql, jsonl or tsv)"))),
         }
     }
 }

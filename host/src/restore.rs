@@ -450,7 +450,6 @@ fn produce_load_rows(
     let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
     let path = dir.join(&chunk.file);
     let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
-    let mut splitter = crate::db::sql_text::StatementSplitter::new(true);
     let mut converter = crate::db::mysql::load::InsertToRows::new(table.columns.len());
     let mut buf = vec![0u8; 1 << 20];
     let mut rows = Vec::with_capacity(2 * PIECE);
@@ -460,7 +459,7 @@ fn produce_load_rows(
             if n == 0 {
                 return Ok(());
             }
-            converter.convert(&splitter.feed(&buf[..n]), &mut rows)?;
+            converter.feed(&buf[..n], &mut rows)?;
             if rows.len() >= PIECE {
                 send(std::mem::replace(&mut rows, Vec::with_capacity(2 * PIECE)))?;
             }
@@ -468,7 +467,7 @@ fn produce_load_rows(
     };
     read_all().map_err(|e| explain(e, &path, chunk))?;
     check_digest(digest, chunk)?;
-    splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
+    converter.finish().map_err(|e| e.context(chunk.file.clone()))?;
     if !rows.is_empty() {
         send(rows)?;
     }

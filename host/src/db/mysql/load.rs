@@ -106,61 +106,139 @@ fn is_bit(column: &Column) -> bool {
     column.sql_type.get(..3).is_some_and(|t| t.eq_ignore_ascii_case("bit"))
 }
 
-/// Converts whole `INSERT` statements (as the statement splitter returns
-/// them) into LOAD DATA rows, counting rows.
+/// Converts the `INSERT` statements of a data file, fed in pieces split
+/// anywhere, into LOAD DATA rows, counting rows.
+///
+/// It parses in units (a statement's `INSERT INTO … VALUES` head, or one
+/// row with the `,` or `;` after it). A unit cut off by the end of a piece
+/// is kept and parsed again, whole, once the next piece arrives; that is
+/// the only copying, and it replaces a separate statement-splitting pass.
 pub struct InsertToRows {
     columns: usize,
     /// Rows converted so far.
     pub rows: u64,
+    /// Between a statement's head and its `;`.
+    in_values: bool,
+    /// The start of a unit the last piece cut off.
+    pending: Vec<u8>,
+}
+
+/// Why parsing a unit stopped.
+enum Stop {
+    /// The text ended inside the unit.
+    Incomplete,
+    /// The text is not what the `sql` formatter writes.
+    Bad(anyhow::Error),
+}
+
+type Parsed<T = ()> = Result<T, Stop>;
+
+fn bad<T>(message: String) -> Parsed<T> {
+    Err(Stop::Bad(anyhow::anyhow!(message)))
 }
 
 impl InsertToRows {
     /// A converter for statements of `columns` values per row.
     pub fn new(columns: usize) -> Self {
-        InsertToRows { columns, rows: 0 }
+        InsertToRows { columns, rows: 0, in_values: false, pending: Vec::new() }
     }
 
-    /// Appends the rows of every statement in `sql` to `out`.
-    pub fn convert(&mut self, sql: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
-        out.reserve(sql.len());
-        let mut p = Parser { text: sql, at: 0 };
-        loop {
-            p.skip_space();
-            if p.at == sql.len() {
+    /// Appends the rows that `data` completes to `out`.
+    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
+        out.reserve(data.len() + data.len() / 8);
+        // Finish the cut-off unit first, adding the piece bit by bit so a
+        // long piece is not copied whole for one short row.
+        while !self.pending.is_empty() {
+            if data.is_empty() {
                 return Ok(());
             }
-            p.expect(b"INSERT INTO ")?;
-            p.identifier()?;
-            p.expect(b" (")?;
-            let mut names = 1;
-            p.identifier()?;
-            while p.eat(b',') {
-                p.identifier()?;
-                names += 1;
-            }
-            if names != self.columns {
-                bail!("an INSERT names {names} columns, the table has {}", self.columns);
-            }
-            p.expect(b") VALUES")?;
-            loop {
-                p.skip_space();
-                p.expect(b"(")?;
-                for i in 0..self.columns {
-                    if i > 0 {
-                        p.expect(b",")?;
-                        out.push(b'\t');
-                    }
-                    p.value(out).with_context(|| format!("row {}, column {}", self.rows + 1, i + 1))?;
-                }
-                p.expect(b")")?;
-                out.push(b'\n');
-                self.rows += 1;
-                if p.eat(b';') {
-                    break;
-                }
-                p.expect(b",")?;
+            let old = self.pending.len();
+            let take = data.len().min(old.max(64 << 10));
+            self.pending.extend_from_slice(&data[..take]);
+            let pending = std::mem::take(&mut self.pending);
+            let used = self.units(&pending, out)?;
+            if used >= old {
+                // The cut-off unit is whole now; go on in `data` itself.
+                data = &data[used - old..];
+            } else {
+                self.pending = pending;
+                data = &data[take..];
             }
         }
+        let used = self.units(data, out)?;
+        self.pending.extend_from_slice(&data[used..]);
+        Ok(())
+    }
+
+    /// Ends the file: fails if it stopped inside a statement.
+    pub fn finish(&self) -> anyhow::Result<u64> {
+        if self.in_values || !self.pending.iter().all(u8::is_ascii_whitespace) {
+            bail!("the data ends inside an INSERT statement (row {})", self.rows + 1);
+        }
+        Ok(self.rows)
+    }
+
+    /// Converts every whole unit of `text`; returns the bytes they took.
+    fn units(&mut self, text: &[u8], out: &mut Vec<u8>) -> anyhow::Result<usize> {
+        let mut p = Parser { text, at: 0 };
+        loop {
+            let (start, written) = (p.at, out.len());
+            let step = if self.in_values { self.row(&mut p, out) } else { self.head(&mut p) };
+            match step {
+                Ok(true) => {}
+                Ok(false) => return Ok(p.at),
+                Err(Stop::Incomplete) => {
+                    out.truncate(written);
+                    return Ok(start);
+                }
+                Err(Stop::Bad(e)) => return Err(e.context(format!("row {}", self.rows + 1))),
+            }
+        }
+    }
+
+    /// `INSERT INTO `t` (`a`,…) VALUES`; false at the end of the text.
+    fn head(&mut self, p: &mut Parser<'_>) -> Parsed<bool> {
+        p.skip_space();
+        if p.at == p.text.len() {
+            return Ok(false);
+        }
+        p.expect(b"INSERT INTO ")?;
+        p.identifier()?;
+        p.expect(b" (")?;
+        let mut names = 1;
+        p.identifier()?;
+        while p.eat(b',')? {
+            p.identifier()?;
+            names += 1;
+        }
+        if names != self.columns {
+            return bad(format!("an INSERT names {names} columns, the table has {}", self.columns));
+        }
+        p.expect(b") VALUES")?;
+        self.in_values = true;
+        Ok(true)
+    }
+
+    /// `(v,…)` and the `,` or `;` after it.
+    fn row(&mut self, p: &mut Parser<'_>, out: &mut Vec<u8>) -> Parsed<bool> {
+        p.skip_space();
+        p.expect(b"(")?;
+        for i in 0..self.columns {
+            if i > 0 {
+                p.expect(b",")?;
+                out.push(b'\t');
+            }
+            p.value(out)?;
+        }
+        p.expect(b")")?;
+        if p.eat(b';')? {
+            self.in_values = false;
+        } else {
+            p.expect(b",")?;
+        }
+        out.push(b'\n');
+        self.rows += 1;
+        Ok(true)
     }
 }
 
@@ -170,70 +248,86 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    fn rest(&self) -> &[u8] {
+        &self.text[self.at..]
+    }
+
     fn skip_space(&mut self) {
         while self.text.get(self.at).is_some_and(u8::is_ascii_whitespace) {
             self.at += 1;
         }
     }
 
-    fn eat(&mut self, b: u8) -> bool {
-        let found = self.text.get(self.at) == Some(&b);
-        self.at += usize::from(found);
-        found
+    /// Takes `b` if it is next; incomplete at the end of the text.
+    fn eat(&mut self, b: u8) -> Parsed<bool> {
+        match self.text.get(self.at) {
+            None => Err(Stop::Incomplete),
+            Some(&next) => {
+                self.at += usize::from(next == b);
+                Ok(next == b)
+            }
+        }
     }
 
-    fn expect(&mut self, word: &[u8]) -> anyhow::Result<()> {
-        if !self.text[self.at..].starts_with(word) {
-            let seen = &self.text[self.at..self.text.len().min(self.at + 20)];
-            bail!("expected {:?} at {:?}", String::from_utf8_lossy(word), String::from_utf8_lossy(seen));
+    fn expect(&mut self, word: &[u8]) -> Parsed {
+        let rest = self.rest();
+        if rest.starts_with(word) {
+            self.at += word.len();
+            return Ok(());
         }
-        self.at += word.len();
-        Ok(())
+        if word.starts_with(rest) {
+            return Err(Stop::Incomplete);
+        }
+        let seen = String::from_utf8_lossy(&rest[..rest.len().min(20)]).into_owned();
+        bad(format!("expected {:?} at {seen:?}", String::from_utf8_lossy(word)))
     }
 
     /// A backquoted name (inner backquotes doubled); skipped.
-    fn identifier(&mut self) -> anyhow::Result<()> {
+    fn identifier(&mut self) -> Parsed {
         self.expect(b"`")?;
         loop {
-            let Some(end) = memchr::memchr(b'`', &self.text[self.at..]) else { bail!("a name has no closing `") };
+            let Some(end) = memchr::memchr(b'`', self.rest()) else { return Err(Stop::Incomplete) };
             self.at += end + 1;
-            if !self.eat(b'`') {
+            if !self.eat(b'`')? {
                 return Ok(());
             }
         }
     }
 
     /// One value, written as a LOAD DATA field.
-    fn value(&mut self, out: &mut Vec<u8>) -> anyhow::Result<()> {
-        let rest = &self.text[self.at..];
-        match rest.first() {
-            Some(b'\'') => {
+    fn value(&mut self, out: &mut Vec<u8>) -> Parsed {
+        let rest = self.rest();
+        match rest {
+            [] => Err(Stop::Incomplete),
+            [b'\'', ..] => {
                 self.at += 1;
                 self.string(out)
             }
-            Some(b'X') if rest.get(1) == Some(&b'\'') => {
-                self.at += 2;
-                let Some(end) = memchr::memchr(b'\'', &self.text[self.at..]) else { bail!("unterminated X'…'") };
-                let hex = &self.text[self.at..self.at + end];
-                self.at += end + 1;
+            [b'X'] => Err(Stop::Incomplete),
+            [b'X', b'\'', ..] => {
+                let Some(end) = memchr::memchr(b'\'', &rest[2..]) else { return Err(Stop::Incomplete) };
+                let hex = &rest[2..2 + end];
                 let mut bytes = vec![0; hex.len() / 2];
-                hex::decode_to_slice(hex, &mut bytes).map_err(|e| anyhow::anyhow!("bad X'…' literal: {e}"))?;
+                if hex::decode_to_slice(hex, &mut bytes).is_err() {
+                    return bad(format!("bad X'…' literal of {} digits", hex.len()));
+                }
                 escape_into(&bytes, out);
-                Ok(())
-            }
-            Some(b'N') if rest.starts_with(b"NULL") => {
-                self.at += 4;
-                out.extend_from_slice(b"\\N");
+                self.at += end + 3;
                 Ok(())
             }
             _ => {
-                // A bare number: everything up to the next `,` or `)`.
-                let end = rest.iter().position(|&b| b == b',' || b == b')').unwrap_or(rest.len());
-                let number = &rest[..end];
-                if number.is_empty() || !number.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
-                    bail!("unexpected value {:?}", String::from_utf8_lossy(&rest[..end.min(20)]));
+                // NULL or a bare number: everything up to the next `,` or `)`.
+                let Some(end) = rest.iter().position(|&b| b == b',' || b == b')') else {
+                    return Err(Stop::Incomplete);
+                };
+                let token = &rest[..end];
+                if token == b"NULL" {
+                    out.extend_from_slice(b"\\N");
+                } else if !token.is_empty() && token.iter().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(b)) {
+                    out.extend_from_slice(token);
+                } else {
+                    return bad(format!("unexpected value {:?}", String::from_utf8_lossy(&token[..end.min(20)])));
                 }
-                out.extend_from_slice(number);
                 self.at += end;
                 Ok(())
             }
@@ -243,25 +337,26 @@ impl Parser<'_> {
     /// The rest of a `'…'` literal after its opening quote. MySQL's string
     /// escapes that LOAD DATA reads the same way (`\0 \b \n \r \t \Z \\`)
     /// are copied; quotes are unescaped; a raw tab or newline is escaped.
-    fn string(&mut self, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    fn string(&mut self, out: &mut Vec<u8>) -> Parsed {
         loop {
-            let rest = &self.text[self.at..];
+            let rest = self.rest();
             let n = plain_run(rest);
-            if n == rest.len() {
-                bail!("unterminated string");
-            }
             out.extend_from_slice(&rest[..n]);
+            let Some(&special) = rest.get(n) else { return Err(Stop::Incomplete) };
+            let next = rest.get(n + 1).copied();
             self.at += n + 1;
-            match rest[n] {
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\'' if rest.get(n + 1) == Some(&b'\'') => {
+            match (special, next) {
+                (b'\t', _) => out.extend_from_slice(b"\\t"),
+                (b'\n', _) => out.extend_from_slice(b"\\n"),
+                // A closing quote, or a doubled one: the next byte decides.
+                (b'\'', None) => return Err(Stop::Incomplete),
+                (b'\'', Some(b'\'')) => {
                     out.push(b'\'');
                     self.at += 1;
                 }
-                b'\'' => return Ok(()),
-                _ => {
-                    let Some(&c) = rest.get(n + 1) else { bail!("unterminated string") };
+                (b'\'', Some(_)) => return Ok(()),
+                (_, None) => return Err(Stop::Incomplete),
+                (_, Some(c)) => {
                     self.at += 1;
                     match c {
                         b'0' | b'b' | b'n' | b'r' | b't' | b'Z' | b'\\' => out.extend_from_slice(&[b'\\', c]),
@@ -316,11 +411,27 @@ mod tests {
         Column { name: name.into(), sql_type: sql_type.into(), kind: ColumnKind::Text, nullable: true }
     }
 
-    fn convert(columns: usize, sql: &[u8]) -> anyhow::Result<(Vec<u8>, u64)> {
+    /// Converts `sql` fed in pieces of `piece` bytes.
+    fn convert_in(columns: usize, sql: &[u8], piece: usize) -> anyhow::Result<(Vec<u8>, u64)> {
         let mut converter = InsertToRows::new(columns);
         let mut out = Vec::new();
-        converter.convert(sql, &mut out)?;
-        Ok((out, converter.rows))
+        for part in sql.chunks(piece) {
+            converter.feed(part, &mut out)?;
+        }
+        Ok((out, converter.finish()?))
+    }
+
+    fn convert(columns: usize, sql: &[u8]) -> anyhow::Result<(Vec<u8>, u64)> {
+        let whole = convert_in(columns, sql, sql.len().max(1));
+        for piece in [1, 2, 3, 5, 7, 16, 100] {
+            let (a, b) = (convert_in(columns, sql, piece), &whole);
+            match (a, b) {
+                (Ok(a), Ok(b)) => assert_eq!(&a, b, "in pieces of {piece}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("pieces of {piece}: {:?} but whole: {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
+        whole
     }
 
     #[test]
@@ -347,6 +458,8 @@ mod tests {
             b"INSERT INTO `t` (`a`) VALUES\n(X'0g');\n",
             b"INSERT INTO `t` (`a`) VALUES\n(now());\n",
             b"DELETE FROM `t`;\n",
+            b"INSERT INTO `t` (`a`) VALUES\n(1),\n",
+            b"INSERT INTO `t` (`a`) VALUES\n(1);\nINSERT INTO `t` (`a`) VALU",
         ] {
             let columns = if bad.starts_with(b"INSERT INTO `t` (`a`,`b`)") { 2 } else { 1 };
             assert!(convert(columns, bad).is_err(), "{}", String::from_utf8_lossy(bad));
