@@ -324,7 +324,8 @@ fn pipelines(
             let native = job.stages == StagesMode::Auto;
             Arc::new(TablePipeline {
                 engine,
-                formatter_native: native && job.format == Format::Copy,
+                formatter_native: native
+                    && (job.format == Format::Copy || (job.format == Format::Sql && engine == Engine::Mysql)),
                 passthrough: native && rows.is_empty() && job.format == Format::Copy,
                 rows,
                 format: job.format,

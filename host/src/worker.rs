@@ -16,6 +16,7 @@ use crate::batch::Batch;
 use crate::catalog::{Column, ColumnKind, Table};
 use crate::cli::{Compression, Format};
 use crate::db::Engine;
+use crate::db::mysql::insert::InsertWriter;
 use crate::db::postgres::read::CopyTextDecoder;
 use crate::db::postgres::write::encode_copy_text;
 use crate::manifest::{Implementation, StageRecord, config_digest};
@@ -93,8 +94,9 @@ pub struct TablePipeline {
     pub format: Format,
     /// The formatter component.
     pub formatter: ComponentRef,
-    /// Whether the host writes the `copy` format itself (byte-identical to
-    /// the `copy` component) instead of calling the formatter component.
+    /// Whether the host writes the format itself (`copy`, or `sql` from
+    /// MySQL: byte-identical to the component) instead of calling the
+    /// formatter component.
     pub formatter_native: bool,
     /// Whether the native COPY pass-through replaces decode + formatter
     /// (native formatter and no row stage).
@@ -213,6 +215,9 @@ pub fn write_chunk(
             encoder.write_all(&formatter.header(runtime, &wit, "")?)?;
         }
         let mut text = Vec::new();
+        // The host's own writers: the same bytes as the `copy` component and
+        // the `sql` component's MySQL dialect, without a trip into wasm.
+        let inserts = (pipeline.format == Format::Sql).then(|| InsertWriter::new(&job.table.name, &columns));
         let kinds: Vec<_> = job.table.columns.iter().map(|c| c.kind).collect();
         let mut decoder = CopyTextDecoder::new(&kinds, BATCH_ROWS, BATCH_BYTES);
         let mut emit = |mut batch: Batch| -> anyhow::Result<()> {
@@ -224,10 +229,11 @@ pub fn write_chunk(
             match formatter.as_deref_mut() {
                 Some(formatter) => encoder.write_all(&formatter.format(runtime, batch)?),
                 None => {
-                    // The host's COPY text writer: the same bytes the `copy`
-                    // component writes, without a second trip into wasm.
                     text.clear();
-                    encode_copy_text(&batch, &binary, &mut text);
+                    match &inserts {
+                        Some(writer) => writer.format(&batch, &mut text),
+                        None => encode_copy_text(&batch, &binary, &mut text),
+                    }
                     encoder.write_all(&text)
                 }
             }

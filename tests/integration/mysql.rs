@@ -292,3 +292,40 @@ fn mariadb_restores_by_insert_when_local_infile_is_off() {
     assert!(out.stderr.contains("loading by INSERT"), "{}", out.stderr);
     assert_same_mysql(&source, &target);
 }
+
+#[test]
+fn mariadb_native_insert_writer_writes_what_the_sql_component_writes() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let (native, wasm) = (DumpDir::new(), DumpDir::new());
+    run(dump_args(&source, &native, &[&SPLIT[..], &["--compress", "none"]].concat())).assert_success();
+    run(dump_args(&source, &wasm, &[&SPLIT[..], &["--compress", "none", "--stages", "wasm"]].concat()))
+        .assert_success();
+    let files = |dir: &DumpDir| {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path().join("data"))
+            .expect("data dir")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8 name"))
+            .collect();
+        names.sort();
+        names
+    };
+    let names = files(&native);
+    assert_eq!(names, files(&wasm), "same files");
+    assert!(names.len() > 10, "{names:?}");
+    for name in &names {
+        let a = std::fs::read(native.path().join("data").join(name)).expect("native file");
+        let b = std::fs::read(wasm.path().join("data").join(name)).expect("wasm file");
+        assert!(a == b, "{name} differs between the native writer and the sql component");
+    }
+    assert!(dir_has_native_formatter(&native) && !dir_has_native_formatter(&wasm), "the manifests say which ran");
+}
+
+fn dir_has_native_formatter(dir: &DumpDir) -> bool {
+    let manifest = dir.manifest();
+    manifest["tables"].as_array().expect("tables").iter().any(|t| {
+        t["stages"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .any(|s| s["role"] == "formatter" && s["implementation"] == "native")
+    })
+}

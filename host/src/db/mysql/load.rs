@@ -471,9 +471,8 @@ mod tests {
         let columns = [column("id", "int"), column("flags", "bit(64)"), column("l1", "varchar(9)")];
         let statement = load_statement("t", &columns, &[false, false, true]);
         assert!(
-            statement.ends_with(
-                "(`id`, @v1, @v2) SET `flags` = CAST(@v1 AS UNSIGNED), `l1` = CONVERT(@v2 USING utf8mb4)"
-            ),
+            statement
+                .ends_with("(`id`, @v1, @v2) SET `flags` = CAST(@v1 AS UNSIGNED), `l1` = CONVERT(@v2 USING utf8mb4)"),
             "{statement}"
         );
         assert!(statement.starts_with("LOAD DATA LOCAL INFILE 'sluice' INTO TABLE `t` CHARACTER SET binary"));

@@ -3,6 +3,7 @@
 //! over the text protocol, schema from SHOW CREATE, and loads.
 
 pub mod catalog;
+pub mod insert;
 pub mod load;
 pub mod read;
 pub mod schema;

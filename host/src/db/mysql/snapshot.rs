@@ -131,10 +131,9 @@ impl Snapshot {
                 .await?;
                 if !tables.is_empty() {
                     let list: Vec<String> = tables.iter().map(|t| format!("{} READ", super::quote_ident(t))).collect();
-                    coordinator
-                        .execute(format!("LOCK TABLES {}", list.join(", ")).as_str())
-                        .await
-                        .context("cannot LOCK TABLES (needs the LOCK TABLES privilege; try --lock-mode none-validate)")?;
+                    coordinator.execute(format!("LOCK TABLES {}", list.join(", ")).as_str()).await.context(
+                        "cannot LOCK TABLES (needs the LOCK TABLES privilege; try --lock-mode none-validate)",
+                    )?;
                 }
                 let started = start_readers(url, readers).await;
                 let position = positions(&mut coordinator).await;

@@ -259,8 +259,15 @@ mod tests {
 
     #[test]
     fn every_special_byte_at_every_position_of_long_values_round_trips() {
-        let escapes: [(u8, &[u8]); 7] =
-            [(b'\\', b"\\\\"), (b'\n', b"\\n"), (b'\r', b"\\r"), (b'\t', b"\\t"), (8, b"\\b"), (11, b"\\v"), (12, b"\\f")];
+        let escapes: [(u8, &[u8]); 7] = [
+            (b'\\', b"\\\\"),
+            (b'\n', b"\\n"),
+            (b'\r', b"\\r"),
+            (b'\t', b"\\t"),
+            (8, b"\\b"),
+            (11, b"\\v"),
+            (12, b"\\f"),
+        ];
         for (special, escaped) in escapes {
             for at in 0..40 {
                 let mut value = vec![b'a'; 40];
