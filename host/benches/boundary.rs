@@ -4,7 +4,8 @@
 //! or in the guest's per-batch work shows up here by itself.
 //!
 //! Runs: a pass-through row transform (`identity`, batch in and batch out)
-//! and the `copy` and `csv` formatters (batch in, bytes out), at 100, 1,000
+//! and the `copy`, `csv` and `sql` (MySQL dialect) formatters (batch in,
+//! bytes out), at 100, 1,000
 //! and 10,000 rows per batch, on synthetic rows shaped like a typical table
 //! (int, text ~40 bytes, numeric, timestamptz, bool, nullable text).
 //!
@@ -187,11 +188,14 @@ fn main() -> anyhow::Result<()> {
     let runtime = Runtime::new(Limits::default())?;
     let table = table();
     let wit = wit_table(&table, Engine::Postgres);
+    // The `sql` formatter writes MySQL's or SQLite's dialect, by the engine.
+    let wit_mysql = wit_table(&table, Engine::Mysql);
     let mut instances = Instances::default();
     let identity = ComponentRef::builtin("identity", World::RowTransform)?;
     let formatters = [
         ("copy", ComponentRef::builtin("copy", World::Formatter)?),
         ("csv", ComponentRef::builtin("csv", World::Formatter)?),
+        ("sql", ComponentRef::builtin("sql", World::Formatter)?),
     ];
 
     let mut results = Vec::new();
@@ -211,12 +215,17 @@ fn main() -> anyhow::Result<()> {
         }
 
         for (name, component) in &formatters {
-            let run = if *name == "copy" { "copy formatter" } else { "csv formatter" };
+            let run = match *name {
+                "copy" => "copy formatter",
+                "csv" => "csv formatter",
+                _ => "sql formatter",
+            };
             if !wanted(name) && !wanted(run) {
                 continue;
             }
             let f = instances.formatter(&runtime, component).with_context(|| format!("{name} instance"))?;
-            f.header(&runtime, &wit, "").with_context(|| format!("{name} header"))?;
+            let wit = if *name == "sql" { &wit_mysql } else { &wit };
+            f.header(&runtime, wit, "").with_context(|| format!("{name} header"))?;
             results.push(measure(run, &input, budget, |b| {
                 let t = Instant::now();
                 let out = f.format(&runtime, b)?;

@@ -172,12 +172,3 @@ pub async fn set_sequences(conn: &mut PgConnection, sequences: &[Sequence]) -> a
     }
     Ok(())
 }
-
-/// Rows in exactly this table (not its children).
-pub async fn count_rows(conn: &mut PgConnection, schema: &str, name: &str) -> anyhow::Result<u64> {
-    let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ONLY {}", qualified(schema, name)))
-        .fetch_one(conn)
-        .await
-        .with_context(|| format!("cannot count rows of {schema}.{name}"))?;
-    Ok(count as u64)
-}
