@@ -3,6 +3,10 @@
 //! batch (on two cores the formatter in wasm was a quarter of a dump's
 //! CPU). `--stages wasm` runs the component instead, and a test checks the
 //! two write the same files.
+//!
+//! It mirrors `components/sql/src/write.rs` rather than sharing it: that
+//! crate is built for wasm32-wasip2 against the guest SDK's batch types in
+//! the components' own workspace, which the host does not link.
 
 use crate::batch::{Batch, ColumnData};
 use crate::catalog::{Column, ColumnKind};
@@ -171,21 +175,9 @@ fn push_text(text: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Length of the leading run of `text` without a byte that may need an
-/// escape (`\`, `'`, or a byte up to 0x1a); 16-byte blocks are tested
-/// branch-free, which the compiler turns into wide compares.
+/// escape (`\`, `'`, or a byte up to 0x1a).
 fn plain_run(text: &[u8]) -> usize {
-    let special = |b: u8| (b == b'\\') | (b == b'\'') | (b <= 0x1a);
-    let mut i = 0;
-    while let Some(block) = text.get(i..i + 16) {
-        if block.iter().fold(false, |any, &b| any | special(b)) {
-            break;
-        }
-        i += 16;
-    }
-    while i < text.len() && !special(text[i]) {
-        i += 1;
-    }
-    i
+    crate::db::sql_text::plain_run(text, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a))
 }
 
 /// Whether `text` is a SQL numeric literal: `-`? digits, `.` digits, and an

@@ -371,21 +371,9 @@ impl Parser<'_> {
 }
 
 /// Length of the leading run of `text` without a quote, backslash, tab or
-/// newline; whole 16-byte blocks are tested branch-free first (the compiler
-/// makes wide compares of them), so long strings are copied in long runs.
+/// newline.
 fn plain_run(text: &[u8]) -> usize {
-    let special = |b: u8| (b == b'\\') | (b == b'\'') | (b == b'\t') | (b == b'\n');
-    let mut i = 0;
-    while let Some(block) = text.get(i..i + 16) {
-        if block.iter().fold(false, |any, &b| any | special(b)) {
-            break;
-        }
-        i += 16;
-    }
-    while i < text.len() && !special(text[i]) {
-        i += 1;
-    }
-    i
+    crate::db::sql_text::plain_run(text, |b| (b == b'\\') | (b == b'\'') | (b == b'\t') | (b == b'\n'))
 }
 
 /// Raw bytes as a LOAD DATA field.

@@ -36,25 +36,12 @@ pub fn encode_copy_text(batch: &crate::batch::Batch, binary: &[bool], out: &mut 
 
 /// Bytes COPY text escapes: the backslash and the controls `\b` to `\r`.
 fn needs_escape(b: u8) -> bool {
-    b == b'\\' || (0x08..=0x0d).contains(&b)
-}
-
-/// Whether any byte needs an escape, 16 bytes at a time: a fixed-width
-/// branch-free test the compiler turns into SIMD compares.
-fn any_needs_escape(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        let chunk: &[u8; 16] = chunk.try_into().expect("16 bytes");
-        if chunk.iter().fold(0u8, |any, &b| any | u8::from(needs_escape(b))) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| needs_escape(b))
+    (b == b'\\') | (0x08..=0x0d).contains(&b)
 }
 
 fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
     // Most values need no escape: one vectorised scan, then one copy.
-    if !any_needs_escape(bytes) {
+    if crate::db::sql_text::plain_run(bytes, needs_escape) == bytes.len() {
         out.extend_from_slice(bytes);
         return;
     }
