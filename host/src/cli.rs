@@ -157,6 +157,9 @@ struct RestoreArgs {
     /// MySQL/MariaDB: write the loaded rows to the binary log (off by default, as with myloader).
     #[arg(long)]
     enable_binlog: bool,
+    /// MySQL/MariaDB: how rows are sent: auto (LOAD DATA LOCAL INFILE when the server allows it), load-data, insert.
+    #[arg(long, value_enum, default_value_t = MysqlLoad::Auto)]
+    mysql_load: MysqlLoad,
     /// Progress output: auto, plain, json, none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
@@ -388,6 +391,18 @@ pub struct DumpJob {
     pub lock_mode: LockMode,
 }
 
+/// How a MySQL restore sends rows (`--mysql-load`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum MysqlLoad {
+    /// `load-data` when the server has `local_infile` on, else `insert`.
+    #[default]
+    Auto,
+    /// `LOAD DATA LOCAL INFILE`, the dump's INSERTs converted on the way.
+    LoadData,
+    /// The dump's INSERT statements as they are.
+    Insert,
+}
+
 /// A checked restore request.
 #[derive(Debug)]
 pub struct RestoreJob {
@@ -403,6 +418,8 @@ pub struct RestoreJob {
     pub clean: bool,
     /// MySQL: keep binary logging of the loaded rows.
     pub enable_binlog: bool,
+    /// MySQL: LOAD DATA or INSERT.
+    pub mysql_load: MysqlLoad,
     /// Progress reporting.
     pub progress: ProgressMode,
     /// Native decoders or components only.
@@ -474,6 +491,7 @@ impl Cli {
                     selection: resolve_selection(&args.selection, &Config::default())?,
                     clean: args.clean,
                     enable_binlog: args.enable_binlog,
+                    mysql_load: args.mysql_load,
                     progress: args.progress,
                     stages: args.stages,
                     limits: resolve_limits(&args.limits, &Config::default())?,

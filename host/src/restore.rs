@@ -16,7 +16,7 @@ use anyhow::{Context, anyhow, bail};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::cli::{Compression, Format, RestoreJob, StagesMode};
+use crate::cli::{Compression, Format, MysqlLoad, RestoreJob, StagesMode};
 use crate::db::Engine;
 use crate::db::postgres::{connect, schema, write};
 use crate::error::{Failure, JobContext, UsageContext};
@@ -259,15 +259,21 @@ async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
 
     progress.phase("data");
     progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    let local_infile: i64 = sqlx::query_scalar("SELECT @@local_infile + 0").fetch_one(&mut conn).await.job_err()?;
     // LOAD DATA reports each file's rows, checked as it loads; the INSERT
     // path counts every table afterwards.
-    let counted = local_infile == 1;
+    let counted = match job.mysql_load {
+        MysqlLoad::LoadData => true,
+        MysqlLoad::Insert => false,
+        MysqlLoad::Auto => {
+            let on: i64 = sqlx::query_scalar("SELECT @@local_infile + 0").fetch_one(&mut conn).await.job_err()?;
+            on == 1
+        }
+    };
     let loaded = if counted {
         let convert = my::non_utf8_columns(&mut conn, &tables).await.job_err()?;
         load_mysql_by_load_data(&job, &tables, convert, &runtime, &decoding, &progress).await
     } else {
-        tracing::info!("The server has local_infile off: loading by INSERT.");
+        tracing::info!("Loading by INSERT (--mysql-load insert, or the server has local_infile off).");
         load_mysql_by_insert(&job, &tables, &runtime, &decoding, &progress).await
     };
     loaded.map_err(|e| Failure::Job(e.context("loading into MySQL failed")))?;
