@@ -187,9 +187,9 @@ fn main() -> anyhow::Result<()> {
 
     let runtime = Runtime::new(Limits::default())?;
     let table = table();
-    let wit = wit_table(&table, Engine::Postgres);
+    let wit = wit_table(&table, sluice::pipeline::dialect(Engine::Postgres));
     // The `sql` formatter writes MySQL's or SQLite's dialect, by the engine.
-    let wit_mysql = wit_table(&table, Engine::Mysql);
+    let wit_mysql = wit_table(&table, sluice::pipeline::dialect(Engine::Mysql));
     let mut instances = Instances::default();
     let identity = ComponentRef::builtin("identity", World::RowTransform)?;
     let formatters = [

@@ -65,15 +65,10 @@ impl ColumnData {
         if !hex.len().is_multiple_of(2) {
             return false;
         }
-        self.data.reserve(hex.len() / 2);
-        for pair in hex.chunks_exact(2) {
-            match (hex_digit(pair[0]), hex_digit(pair[1])) {
-                (Some(high), Some(low)) => self.data.push(high << 4 | low),
-                _ => {
-                    self.data.truncate(start);
-                    return false;
-                }
-            }
+        self.data.resize(start + hex.len() / 2, 0);
+        if hex::decode_to_slice(hex, &mut self.data[start..]).is_err() {
+            self.data.truncate(start);
+            return false;
         }
         self.offsets.push(self.data.len() as u32);
         true
@@ -148,15 +143,6 @@ impl ColumnData {
             return Err("a NULL value has bytes".into());
         }
         Ok(())
-    }
-}
-
-fn hex_digit(d: u8) -> Option<u8> {
-    match d {
-        b'0'..=b'9' => Some(d - b'0'),
-        b'a'..=b'f' => Some(d - b'a' + 10),
-        b'A'..=b'F' => Some(d - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -131,7 +131,7 @@ fn synthetic_run(runtime: &Runtime, component: &ComponentRef) -> anyhow::Result<
     let (table, batch) = synthetic();
     match component.world {
         World::RowTransform => {
-            let wit = wit_table(&table, Engine::Postgres);
+            let wit = wit_table(&table, crate::pipeline::dialect(Engine::Postgres));
             let mut instance = RowInstance::new(runtime, component)?;
             let columns = instance.start(runtime, &wit, "")?;
             let out = instance.transform(runtime, batch)?;
@@ -142,7 +142,7 @@ fn synthetic_run(runtime: &Runtime, component: &ComponentRef) -> anyhow::Result<
             // MySQL): the check passes with the first dialect it accepts.
             let mut first_error = None;
             for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
-                let wit = wit_table(&table, engine);
+                let wit = wit_table(&table, crate::pipeline::dialect(engine));
                 match format_round_trip(runtime, component, &wit, &batch) {
                     Ok(bytes) => {
                         return Ok(format!(

@@ -5,12 +5,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::format::{Compression, Format, StagesMode};
 
 use crate::config::Config;
-use crate::db::mysql::snapshot::LockMode;
-use crate::db::{DbUrl, Engine, redact_url};
+use crate::db::{DbUrl, LockMode, MysqlLoad, TargetOptions, redact_url};
 use crate::error::{Failure, UsageContext};
+use crate::pipeline::TransformRule;
 use crate::progress::ProgressMode;
 use crate::select::{Glob, Selection};
 use crate::stage::{ComponentRef, Limits, MaskKey, World};
@@ -83,24 +85,13 @@ struct LimitArgs {
     fuel: Option<u64>,
 }
 
-/// How stages run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum StagesMode {
-    /// Native fast paths where they produce the same bytes (PostgreSQL COPY
-    /// pass-through, zstd and gzip in the host); components everywhere else.
-    #[default]
-    Auto,
-    /// Every stage runs as a wasm component (formatter and codec included).
-    Wasm,
-}
-
 #[derive(Debug, Args)]
 struct DumpArgs {
     /// Source database: postgres://user:pass@host:port/db
     source: String,
-    /// Output directory (created; must be empty).
-    #[arg(long)]
-    out: PathBuf,
+    /// Output location: a directory (created; must be empty).
+    #[arg(long, value_name = "LOCATION")]
+    out: String,
     /// Parallel workers (database connections).
     #[arg(short = 'j', long = "jobs", default_value_t = 2)]
     jobs: usize,
@@ -139,8 +130,9 @@ struct DumpArgs {
 
 #[derive(Debug, Args)]
 struct RestoreArgs {
-    /// Dump directory written by `sluice dump`.
-    dir: PathBuf,
+    /// Dump location written by `sluice dump` (a directory).
+    #[arg(value_name = "LOCATION")]
+    dir: String,
     /// Target database: postgres://user:pass@host:port/db (must exist and be empty).
     target: String,
     /// Parallel workers (database connections).
@@ -172,8 +164,9 @@ struct RestoreArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// Dump directory written by `sluice dump`.
-    dir: PathBuf,
+    /// Dump location written by `sluice dump` (a directory).
+    #[arg(value_name = "LOCATION")]
+    dir: String,
     /// Where stages run: auto (native decoders) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
@@ -183,8 +176,9 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct InspectArgs {
-    /// Dump directory written by `sluice dump`.
-    dir: PathBuf,
+    /// Dump location written by `sluice dump` (a directory).
+    #[arg(value_name = "LOCATION")]
+    dir: String,
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -210,157 +204,13 @@ struct PlanArgs {
     json: bool,
 }
 
-/// Output format of data files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// PostgreSQL COPY text.
-    Copy,
-    /// CSV with a header line.
-    Csv,
-    /// SQL INSERT statements in the source's dialect (SQLite, MySQL).
-    Sql,
-}
-
-impl Format {
-    /// Name of the built-in formatter component, also the file extension.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Copy => "copy",
-            Format::Csv => "csv",
-            Format::Sql => "sql",
-        }
-    }
-
-    /// The format a source engine dumps to unless told otherwise: COPY
-    /// text for PostgreSQL, INSERT statements (which keep SQLite's
-    /// per-value storage classes) for the others.
-    pub fn default_for(engine: Engine) -> Self {
-        match engine {
-            Engine::Postgres => Format::Copy,
-            Engine::Mysql | Engine::Sqlite => Format::Sql,
-        }
-    }
-
-    /// Fails when `engine` cannot dump to this format.
-    pub fn check_engine(self, engine: Engine) -> Result<(), Failure> {
-        match (engine, self) {
-            (Engine::Postgres, Format::Copy | Format::Csv) | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
-            (Engine::Postgres, Format::Sql) => {
-                Err(Failure::usage("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy or csv"))
-            }
-            (_, other) => Err(Failure::usage(format!(
-                "--format {} is for PostgreSQL sources; {} sources dump as sql",
-                other.name(),
-                engine.label()
-            ))),
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, Failure> {
-        match text {
-            "copy" => Ok(Format::Copy),
-            "csv" => Ok(Format::Csv),
-            "sql" => Ok(Format::Sql),
-            "jsonl" | "tsv" => {
-                Err(Failure::usage(format!("--format {text} is not yet supported (available: copy, csv, sql)")))
-            }
-            other => Err(Failure::usage(format!("unknown format '{other}' (expected copy, csv, sql, jsonl or tsv)"))),
-        }
-    }
-}
-
-/// Compression of data files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "codec", content = "level", rename_all = "lowercase")]
-pub enum Compression {
-    /// No byte stage.
-    None,
-    /// zstd at a level 1-22.
-    Zstd(i32),
-    /// gzip at a level 0-9.
-    Gzip(u32),
-}
-
-impl Compression {
-    /// Parses `zstd[:LEVEL]`, `gzip[:LEVEL]` or `none`.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let (codec, level) = match text.split_once(':') {
-            Some((c, l)) => (c, Some(l)),
-            None => (text, None),
-        };
-        let level_of = |l: Option<&str>, default: i64, max: i64| -> anyhow::Result<i64> {
-            let Some(l) = l else { return Ok(default) };
-            let n: i64 = l.parse().map_err(|_| anyhow!("compression level '{l}' is not a number"))?;
-            if !(0..=max).contains(&n) {
-                bail!("compression level {n} is out of range 0..={max} for {codec}");
-            }
-            Ok(n)
-        };
-        Ok(match codec {
-            "none" if level.is_none() => Compression::None,
-            "zstd" => Compression::Zstd(level_of(level, 1, 22)?.max(1) as i32),
-            "gzip" => Compression::Gzip(level_of(level, 6, 9)? as u32),
-            _ => bail!("unknown compression '{text}' (expected zstd[:LEVEL], gzip[:LEVEL] or none)"),
-        })
-    }
-
-    /// Built-in byte-transform component name, if any.
-    pub fn component(self) -> Option<&'static str> {
-        match self {
-            Compression::None => None,
-            Compression::Zstd(_) => Some("zstd"),
-            Compression::Gzip(_) => Some("gzip"),
-        }
-    }
-
-    /// File extension added by this codec, if any.
-    pub fn extension(self) -> Option<&'static str> {
-        match self {
-            Compression::None => None,
-            Compression::Zstd(_) => Some("zst"),
-            Compression::Gzip(_) => Some("gz"),
-        }
-    }
-
-    /// The config text the codec component receives (its level).
-    pub fn config_text(self) -> String {
-        match self {
-            Compression::None => String::new(),
-            Compression::Zstd(l) => l.to_string(),
-            Compression::Gzip(l) => l.to_string(),
-        }
-    }
-}
-
-impl std::fmt::Display for Compression {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Compression::None => write!(f, "none"),
-            Compression::Zstd(l) => write!(f, "zstd:{l}"),
-            Compression::Gzip(l) => write!(f, "gzip:{l}"),
-        }
-    }
-}
-
-/// A per-table row-transform rule: tables matching `glob` get `component`.
-#[derive(Debug, Clone)]
-pub struct TransformRule {
-    /// Which tables (`schema.table`).
-    pub glob: Glob,
-    /// The row-transform component.
-    pub component: ComponentRef,
-    /// Config text handed to the component's `start`.
-    pub config: String,
-}
-
 /// A checked dump (or plan) request.
 #[derive(Debug)]
 pub struct DumpJob {
     /// Where to read from.
     pub source: DbUrl,
-    /// Output directory.
-    pub out: PathBuf,
+    /// Output location (empty for `plan`).
+    pub out: String,
     /// Worker count.
     pub jobs: usize,
     /// Data file format.
@@ -391,23 +241,11 @@ pub struct DumpJob {
     pub lock_mode: LockMode,
 }
 
-/// How a MySQL restore sends rows (`--mysql-load`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum MysqlLoad {
-    /// `load-data` when the server has `local_infile` on, else `insert`.
-    #[default]
-    Auto,
-    /// `LOAD DATA LOCAL INFILE`, the dump's INSERTs converted on the way.
-    LoadData,
-    /// The dump's INSERT statements as they are.
-    Insert,
-}
-
 /// A checked restore request.
 #[derive(Debug)]
 pub struct RestoreJob {
-    /// Dump directory.
-    pub dir: PathBuf,
+    /// Dump location.
+    pub dir: String,
     /// Where to load into.
     pub target: DbUrl,
     /// Worker count.
@@ -416,10 +254,8 @@ pub struct RestoreJob {
     pub selection: Selection,
     /// Drop user objects in the target first.
     pub clean: bool,
-    /// MySQL: keep binary logging of the loaded rows.
-    pub enable_binlog: bool,
-    /// MySQL: LOAD DATA or INSERT.
-    pub mysql_load: MysqlLoad,
+    /// Engine-specific load settings.
+    pub target_options: TargetOptions,
     /// Progress reporting.
     pub progress: ProgressMode,
     /// Native decoders or components only.
@@ -431,8 +267,8 @@ pub struct RestoreJob {
 /// A checked verify request.
 #[derive(Debug)]
 pub struct VerifyJob {
-    /// Dump directory.
-    pub dir: PathBuf,
+    /// Dump location.
+    pub dir: String,
     /// Native decoders or components only.
     pub stages: StagesMode,
     /// Sandbox limits.
@@ -451,8 +287,8 @@ pub struct CheckJob {
 /// A checked inspect request.
 #[derive(Debug)]
 pub struct InspectJob {
-    /// Dump directory.
-    pub dir: PathBuf,
+    /// Dump location.
+    pub dir: String,
     /// JSON output.
     pub json: bool,
 }
@@ -490,8 +326,7 @@ impl Cli {
                     jobs: check_jobs(args.jobs)?,
                     selection: resolve_selection(&args.selection, &Config::default())?,
                     clean: args.clean,
-                    enable_binlog: args.enable_binlog,
-                    mysql_load: args.mysql_load,
+                    target_options: TargetOptions { mysql_load: args.mysql_load, enable_binlog: args.enable_binlog },
                     progress: args.progress,
                     stages: args.stages,
                     limits: resolve_limits(&args.limits, &Config::default())?,
@@ -507,9 +342,9 @@ impl Cli {
                 let config = load_config(args.config.as_deref())?;
                 let source = DbUrl::parse(&args.source).usage_err()?;
                 Ok(Job::Plan(DumpJob {
-                    format: Format::default_for(source.engine()),
+                    format: source.engine().default_format(),
                     source,
-                    out: PathBuf::new(),
+                    out: String::new(),
                     jobs: 1,
                     compression: Compression::Zstd(1),
                     selection: resolve_selection(&args.selection, &config)?,
@@ -539,10 +374,10 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
     let config = load_config(args.config.as_deref())?;
     let source = DbUrl::parse(&args.source).usage_err()?;
     let format = match args.format.as_deref().or(config.format.as_deref()) {
-        Some(text) => Format::parse(text)?,
-        None => Format::default_for(source.engine()),
+        Some(text) => Format::parse(text).usage_err()?,
+        None => source.engine().default_format(),
     };
-    format.check_engine(source.engine())?;
+    source.engine().check_format(format).usage_err()?;
     let compression = match args.compress.as_deref().or(config.compress.as_deref()) {
         Some(text) => Compression::parse(text).usage_err()?,
         None => Compression::Zstd(1),
@@ -709,17 +544,6 @@ pub fn describe_url(url: &DbUrl) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn compression_parses_levels_and_rejects_nonsense() {
-        assert_eq!(Compression::parse("zstd").ok(), Some(Compression::Zstd(1)));
-        assert_eq!(Compression::parse("zstd:19").ok(), Some(Compression::Zstd(19)));
-        assert_eq!(Compression::parse("gzip:1").ok(), Some(Compression::Gzip(1)));
-        assert_eq!(Compression::parse("none").ok(), Some(Compression::None));
-        assert!(Compression::parse("zstd:99").is_err());
-        assert!(Compression::parse("lz4").is_err());
-        assert!(Compression::parse("none:3").is_err());
-    }
 
     #[test]
     fn durations_accept_milliseconds_seconds_and_minutes() {

@@ -6,7 +6,8 @@ use crate::manifest::Manifest;
 
 /// `sluice inspect`.
 pub fn run(job: InspectJob) -> Result<(), Failure> {
-    let manifest = Manifest::load(&job.dir).usage_err()?;
+    let store = crate::store::open(&job.dir).usage_err()?;
+    let manifest = Manifest::load(&*store).usage_err()?;
     if job.json {
         println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
         return Ok(());

@@ -13,17 +13,20 @@ pub mod config;
 pub mod db;
 pub mod dump;
 pub mod error;
+pub mod format;
 pub mod inspect;
 pub mod manifest;
 pub mod masking;
+pub mod pipeline;
 pub mod plan;
+pub mod pool;
 pub mod progress;
 pub mod restore;
 pub mod select;
-pub mod sink;
 pub mod stage;
+pub mod store;
 pub mod verify;
-mod worker;
+pub mod worker;
 
 pub use error::Failure;
 

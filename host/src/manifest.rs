@@ -3,17 +3,15 @@
 //! last and atomically: a directory without `manifest.json` is incomplete.
 //! It never holds a password or a secret.
 
-use std::path::Path;
-
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Column, Sequence};
 use crate::db::Engine;
 use crate::stage::World;
+use crate::store::Store;
+use crate::store::naming::{DATA_PREFIX, MANIFEST};
 
-/// The manifest's file name inside a dump directory.
-pub const FILE_NAME: &str = "manifest.json";
 /// The manifest format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -116,6 +114,19 @@ pub struct TableEntry {
 }
 
 impl TableEntry {
+    /// The catalog view of the table as the dump recorded it (columns after
+    /// row stages), for loaders and the components' `table`.
+    pub fn table(&self) -> crate::catalog::Table {
+        crate::catalog::Table {
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+            columns: self.columns.clone(),
+            estimated_rows: self.rows as i64,
+            bytes: self.bytes,
+            ..crate::catalog::Table::default()
+        }
+    }
+
     /// `schema.table`.
     pub fn qualified(&self) -> String {
         format!("{}.{}", self.schema, self.name)
@@ -175,36 +186,33 @@ pub struct ComponentRecord {
 }
 
 impl Manifest {
-    /// Reads `DIR/manifest.json`; a missing or unreadable manifest means DIR
-    /// is not a complete dump.
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(FILE_NAME);
-        if !dir.is_dir() {
-            bail!("{} is not a directory", dir.display());
-        }
-        if !path.exists() {
-            if dir.join("data").is_dir() {
-                bail!("{} is an incomplete dump: it has no {FILE_NAME}", dir.display());
+    /// Reads the manifest of the dump at `store`; a missing or unreadable
+    /// manifest means the location holds no complete dump.
+    pub fn load(store: &dyn Store) -> anyhow::Result<Self> {
+        let location = store.location();
+        let name = format!("{location}/{MANIFEST}");
+        let Some(bytes) = store.get(MANIFEST).with_context(|| format!("cannot read {name}"))? else {
+            let keys = store.list("").with_context(|| format!("cannot read {location}"))?;
+            if keys.iter().any(|k| k.starts_with(DATA_PREFIX) || k.starts_with("schema/")) {
+                bail!("{location} is an incomplete dump: it has no {MANIFEST}");
             }
-            bail!("{} is not a dump directory: it has no {FILE_NAME}", dir.display());
-        }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            bail!("{location} is not a dump directory: it has no {MANIFEST}");
+        };
         let version: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+            serde_json::from_slice(&bytes).with_context(|| format!("{name} is not valid JSON"))?;
         match version.get("format_version").and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => bail!("{} has format_version {v}; this sluice reads {FORMAT_VERSION}", path.display()),
-            None => bail!("{} has no format_version", path.display()),
+            Some(v) => bail!("{name} has format_version {v}; this sluice reads {FORMAT_VERSION}"),
+            None => bail!("{name} has no format_version"),
         }
-        serde_json::from_value(version).with_context(|| format!("{} is not a sluice manifest", path.display()))
+        serde_json::from_value(version).with_context(|| format!("{name} is not a sluice manifest"))
     }
 
-    /// Writes `DIR/manifest.json` atomically.
-    pub fn store(&self, dir: &Path) -> anyhow::Result<()> {
+    /// Writes the manifest atomically: the last object of a dump.
+    pub fn store(&self, store: &dyn Store) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec_pretty(self)?;
         text.push(b'\n');
-        crate::sink::file::write_atomically(&dir.join(FILE_NAME), &text)
-            .with_context(|| format!("cannot write {}", dir.join(FILE_NAME).display()))?;
+        store.put(MANIFEST, &text).with_context(|| format!("cannot write {}/{MANIFEST}", store.location()))?;
         Ok(())
     }
 }

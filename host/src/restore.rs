@@ -1,190 +1,137 @@
-//! Restore: manifest → pre-data schema → parallel data load → post-data →
-//! sequences → row-count check against the manifest.
+//! Restore orchestration, engine-free: Store → manifest → Target →
+//! pre-data schema → parallel data load → post-data schema → row-count
+//! check against the manifest → sequences.
 //!
-//! Data loads with `COPY … FROM STDIN`, one connection per worker. Files are
-//! decoded natively (zstd, gzip, and the COPY/CSV text PostgreSQL reads
-//! itself) or, with `--stages wasm`, through the codec component and the
-//! formatter's parse direction, whose batches the host writes as COPY text.
+//! Each data file is read, checked and decoded on a blocking thread (codec
+//! natively or as a component, rows through the formatter's parse direction
+//! with `--stages wasm`) and framed the way its loader asks; the loader
+//! commits the file only once its checksum matched.
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
-use crate::cli::{Compression, Format, MysqlLoad, RestoreJob, StagesMode};
-use crate::db::Engine;
-use crate::db::postgres::{connect, schema, write};
+use crate::catalog::{ColumnKind, Table};
+use crate::cli::RestoreJob;
+use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
 use crate::error::{Failure, JobContext, UsageContext};
+use crate::format::copy_text::encode_copy_text;
+use crate::format::load_rows::InsertToRows;
+use crate::format::sql_text::StatementSplitter;
+use crate::format::{Format, Framing};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
+use crate::pipeline::{Decoding, check_digest, explain, read_checked};
+use crate::pool;
 use crate::progress::Progress;
-use crate::sink::file::{HashingReader, ReadDigest, hash_file};
-use crate::stage::bytes::Decoder;
+use crate::stage::formatter::FormatterInstance;
 use crate::stage::row::wit_table;
-use crate::stage::{ComponentRef, Instances, Runtime, World};
-
-/// How a dump's files are decoded, shared by restore and verify.
-#[derive(Clone)]
-pub struct Decoding {
-    /// Data file format.
-    pub format: Format,
-    /// Data file compression.
-    pub compression: Compression,
-    /// Formatter component (parse direction).
-    pub formatter: ComponentRef,
-    /// Codec component, when compressed.
-    pub codec: Option<ComponentRef>,
-    /// Native decoders or components only.
-    pub stages: StagesMode,
-}
-
-impl Decoding {
-    /// Reads the format and compression a manifest declares.
-    pub fn for_manifest(manifest: &Manifest, stages: StagesMode) -> anyhow::Result<Self> {
-        let format = match manifest.format.as_str() {
-            "copy" => Format::Copy,
-            "csv" => Format::Csv,
-            "sql" => Format::Sql,
-            other => bail!("the manifest names an unknown format '{other}'"),
-        };
-        let compression = Compression::parse(&manifest.compression)?;
-        Ok(Decoding {
-            format,
-            compression,
-            formatter: ComponentRef::builtin(format.name(), World::Formatter)?,
-            codec: compression.component().map(|n| ComponentRef::builtin(n, World::ByteTransform)).transpose()?,
-            stages,
-        })
-    }
-
-    /// Opens a chunk file and undoes its byte stage; the digest handle
-    /// hashes the file's bytes as the decoder reads them.
-    pub fn open<'a>(
-        &self,
-        path: &Path,
-        runtime: &'a Runtime,
-        codec: Option<&'a mut crate::stage::bytes::ByteInstance>,
-    ) -> anyhow::Result<(Decoder<'a, HashingReader<std::io::BufReader<std::fs::File>>>, ReadDigest)> {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let (file, digest) = HashingReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-        let decoder = match codec {
-            Some(instance) => Decoder::wasm(instance, runtime, &self.compression.config_text(), file)?,
-            None => Decoder::native(self.compression, file)?,
-        };
-        Ok((decoder, digest))
-    }
-
-    /// The codec to run as a component, if any.
-    pub fn wasm_codec(&self) -> Option<&ComponentRef> {
-        self.codec.as_ref().filter(|_| self.stages == StagesMode::Wasm)
-    }
-
-    /// Whether rows must go through the formatter component (else the
-    /// decoded file is handed to PostgreSQL as is).
-    pub fn parse_with_component(&self) -> bool {
-        self.stages == StagesMode::Wasm
-    }
-}
+use crate::stage::{Instances, Runtime};
+use crate::store::naming::{POST_DATA, PRE_DATA};
+use crate::store::{self, Store};
 
 /// `sluice restore`.
 pub async fn run(job: RestoreJob) -> Result<(), Failure> {
-    let manifest = Manifest::load(&job.dir).usage_err()?;
-    match (manifest.source.engine, job.target.engine()) {
-        (Engine::Postgres, Engine::Postgres) => run_postgres(job, manifest).await,
-        (Engine::Sqlite, Engine::Sqlite) => run_sqlite(job, manifest).await,
-        (Engine::Mysql, Engine::Mysql) => run_mysql(job, manifest).await,
-        (from, to) => Err(Failure::usage(format!(
+    let store = store::open(&job.dir).usage_err()?;
+    let manifest = Manifest::load(&*store).usage_err()?;
+    let (from, to) = (manifest.source.engine, job.target.engine());
+    if from != to {
+        return Err(Failure::usage(format!(
             "a {} dump restores into a {} target only, not {}",
             from.label(),
             from.label(),
             to.label()
-        ))),
+        )));
     }
+    let target = db::open_target(&job.target, &job.target_options).await.job_err()?;
+    execute(&job, &manifest, store, target).await
 }
 
-async fn run_postgres(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
-    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
-    let mut conn = connect(&job.target).await.job_err()?;
-    let object = write::first_user_object(&mut conn).await.job_err()?;
-    if must_clean(&job, object, &mut progress)? {
-        write::clean(&mut conn).await.job_err()?;
+/// Restores the dump `manifest` describes, read from `store`, into `target`.
+pub async fn execute(
+    job: &RestoreJob,
+    manifest: &Manifest,
+    store: Arc<dyn Store>,
+    mut target: Box<dyn Target>,
+) -> Result<(), Failure> {
+    let clock = Instant::now();
+    let mut progress = Progress::new(job.progress);
+    let decoding = Decoding::for_manifest(manifest, job.stages).usage_err()?;
+    let pre = read_checked(&*store, &manifest.schema.pre_data).job_err()?;
+    let post = read_checked(&*store, &manifest.schema.post_data).job_err()?;
+    let entries: Vec<Arc<TableEntry>> =
+        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
+    let tables: Vec<Table> = entries.iter().map(|e| e.table()).collect();
+    let runtime = Runtime::new(job.limits).job_err()?;
+
+    if let Some(object) = target.first_user_object().await.job_err()? {
+        if !job.clean {
+            return Err(Failure::usage(format!(
+                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
+                job.target
+            )));
+        }
+        progress.phase("cleaning target");
+        target.clean().await.job_err()?;
     }
     progress.phase("pre-data schema");
-    schema::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
+    target.apply_schema(&pre, PRE_DATA).await.job_err()?;
 
     progress.phase("data");
-    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    load_data(&job, &runtime, &decoding, &tables, progress.clone()).await.job_err()?;
+    let files: usize = entries.iter().map(|t| t.chunks.len()).sum();
+    progress.begin(files as u64);
+    let Loaders { loaders, in_dump_order } = target.loaders(job.jobs.min(files).max(1), &tables).await.job_err()?;
+    let work = if in_dump_order { dump_order(&entries) } else { largest_first(&entries) };
+    let context = Arc::new(LoadContext { runtime, decoding, store, progress: progress.clone(), tables });
+    let workers: Vec<LoadWorker> = loaders.into_iter().map(|loader| LoadWorker::new(loader, context.clone())).collect();
+    let loaded = pool::run(workers, work)
+        .await
+        .map_err(|e| Failure::Job(e.context(format!("loading into {} failed", target.engine().label()))))?;
     progress.finish();
 
     progress.phase("post-data schema");
-    schema::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
-    write::set_sequences(&mut conn, &manifest.sequences).await.job_err()?;
-    // Every file's COPY count was checked against the manifest as it
-    // loaded, so no table is scanned again to count it.
-    let _ = sqlx::Connection::close(conn).await;
-    report(&tables, Vec::new(), clock)
-}
-
-/// What every engine's restore starts with: the manifest's decoding, both
-/// schema files (checked), the selected tables and the stage runtime.
-struct Start {
-    decoding: Decoding,
-    pre: String,
-    post: String,
-    tables: Vec<Arc<TableEntry>>,
-    runtime: Arc<Runtime>,
-    progress: Progress,
-    clock: Instant,
-}
-
-fn start(job: &RestoreJob, manifest: &Manifest) -> Result<Start, Failure> {
-    Ok(Start {
-        decoding: Decoding::for_manifest(manifest, job.stages).usage_err()?,
-        pre: read_schema(&job.dir, &manifest.schema.pre_data).job_err()?,
-        post: read_schema(&job.dir, &manifest.schema.post_data).job_err()?,
-        tables: manifest
-            .tables
-            .iter()
-            .filter(|t| job.selection.selects(&t.schema, &t.name))
-            .cloned()
-            .map(Arc::new)
-            .collect(),
-        runtime: Runtime::new(job.limits).job_err()?,
-        progress: Progress::new(job.progress),
-        clock: Instant::now(),
-    })
-}
-
-/// Refuses a target that holds `object` unless `--clean` was given;
-/// returns whether the target must be cleaned first.
-fn must_clean(job: &RestoreJob, object: Option<String>, progress: &mut Progress) -> Result<bool, Failure> {
-    let Some(object) = object else { return Ok(false) };
-    if !job.clean {
-        return Err(Failure::usage(format!(
-            "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
-            job.target
-        )));
+    target.apply_schema(&post, POST_DATA).await.job_err()?;
+    // A loader that counted a file's rows checked them as it loaded; only
+    // tables with a file no server counted are counted again.
+    let uncounted: BTreeSet<usize> = loaded.iter().filter(|(_, rows)| rows.is_none()).map(|(i, _)| *i).collect();
+    let mut mismatches = Vec::new();
+    if !uncounted.is_empty() {
+        progress.phase("checking row counts");
     }
-    progress.phase("cleaning target");
-    Ok(true)
+    for i in uncounted {
+        let count = target.count_rows(&context.tables[i]).await.job_err()?;
+        if count != entries[i].rows {
+            let table = &entries[i];
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+        }
+    }
+    target.finish(&manifest.sequences).await.job_err()?;
+    report(&entries, mismatches, clock)
 }
 
-/// The chunk's number within its table, for progress lines.
-fn chunk_index(table: &TableEntry, chunk: &ChunkRecord) -> u32 {
-    table.chunks.iter().position(|c| c.file == chunk.file).unwrap_or(0) as u32
-}
+/// One file to load: its table's index among the restored tables, the
+/// table, the file, and the file's number within its table.
+type Work = (usize, Arc<TableEntry>, ChunkRecord, u32);
 
 /// Every file of the tables, largest first.
-fn largest_first(tables: &[Arc<TableEntry>]) -> Vec<(Arc<TableEntry>, ChunkRecord)> {
-    let mut work: Vec<(Arc<TableEntry>, ChunkRecord)> =
-        tables.iter().flat_map(|t| t.chunks.iter().map(move |c| (t.clone(), c.clone()))).collect();
-    work.sort_by_key(|w| std::cmp::Reverse(w.1.bytes));
+fn largest_first(tables: &[Arc<TableEntry>]) -> Vec<Work> {
+    let mut work = dump_order(tables);
+    work.sort_by_key(|w| std::cmp::Reverse(w.2.bytes));
     work
+}
+
+/// Every file in the dump's order: tables in order, chunks in order.
+fn dump_order(tables: &[Arc<TableEntry>]) -> Vec<Work> {
+    tables
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.chunks.iter().enumerate().map(move |(n, c)| (i, t.clone(), c.clone(), n as u32)))
+        .collect()
 }
 
 /// Fails on row-count mismatches, else prints the summary.
@@ -198,598 +145,203 @@ fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -
     Ok(())
 }
 
-/// Restore into SQLite: one writer connection runs each file's INSERT
-/// statements in a transaction of its own, tables in the dump's order and
-/// each table's files in chunk order (so rows keep their order); a blocking
-/// thread checks and decodes the next files meanwhile.
-async fn run_sqlite(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
-    use crate::db::sqlite::{self, write as lite};
-    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
-    let mut conn = sqlite::connect(&job.target, true).await.job_err()?;
-    let object = lite::first_user_object(&mut conn).await.job_err()?;
-    if must_clean(&job, object, &mut progress)? {
-        lite::clean(&mut conn).await.job_err()?;
-    }
-    sqlx::raw_sql(lite::LOAD_SETTINGS).execute(&mut conn).await.job_err()?;
-    progress.phase("pre-data schema");
-    lite::execute_in_transaction(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
-
-    progress.phase("data");
-    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    let (tx, rx) = mpsc::channel::<SqlPiece>(4);
-    let (dir, work) = (job.dir.clone(), tables.clone());
-    let producer = tokio::task::spawn_blocking(move || produce_sql(&runtime, &decoding, &dir, &work, &tx));
-    let loaded = run_sql_pieces(SqlTarget::Sqlite(&mut conn), rx, &progress).await;
-    let produced = producer.await.map_err(|e| Failure::Job(anyhow!("the file reader stopped: {e}")))?;
-    if let Err(e) = loaded.and(produced) {
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
-        return Err(Failure::Job(e.context("loading into SQLite failed")));
-    }
-    progress.finish();
-
-    progress.phase("post-data schema");
-    lite::execute_in_transaction(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
-    lite::set_sequences(&mut conn, &manifest.sequences).await.job_err()?;
-    progress.phase("checking row counts");
-    let mut mismatches = Vec::new();
-    for table in &tables {
-        let count = lite::count_rows(&mut conn, &table.name).await.job_err()?;
-        if count != table.rows {
-            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
-        }
-    }
-    let _ = sqlx::Connection::close(conn).await;
-    report(&tables, mismatches, clock)
+/// What every load worker shares.
+struct LoadContext {
+    runtime: Arc<Runtime>,
+    decoding: Decoding,
+    store: Arc<dyn Store>,
+    progress: Progress,
+    /// The restored tables, by the index in [`Work`].
+    tables: Vec<Table>,
 }
 
-/// Restore into MySQL/MariaDB: pre-data, then `-j` connections each load
-/// whole files (largest first) as their INSERT statements, one transaction
-/// per file, with foreign-key and unique checks off; then post-data
-/// (secondary indexes, foreign keys, views, triggers, routines, events).
-async fn run_mysql(job: RestoreJob, manifest: Manifest) -> Result<(), Failure> {
-    use crate::db::mysql::{self, schema::RESET_SESSION, write as my};
-    let Start { decoding, pre, post, tables, runtime, mut progress, clock } = start(&job, &manifest)?;
-    let mut conn = mysql::connect(&job.target).await.job_err()?;
-    let object = my::first_user_object(&mut conn).await.job_err()?;
-    if must_clean(&job, object, &mut progress)? {
-        my::clean(&mut conn).await.job_err()?;
-    }
-    progress.phase("pre-data schema");
-    my::apply(&mut conn, &pre, "schema/pre-data.sql").await.job_err()?;
-
-    progress.phase("data");
-    progress.begin(tables.iter().map(|t| t.chunks.len() as u64).sum());
-    // LOAD DATA reports each file's rows, checked as it loads; the INSERT
-    // path counts every table afterwards.
-    let counted = match job.mysql_load {
-        MysqlLoad::LoadData => true,
-        MysqlLoad::Insert => false,
-        MysqlLoad::Auto => {
-            let on: i64 = sqlx::query_scalar("SELECT @@local_infile + 0").fetch_one(&mut conn).await.job_err()?;
-            on == 1
-        }
-    };
-    let loaded = if counted {
-        let convert = my::non_utf8_columns(&mut conn, &tables).await.job_err()?;
-        load_mysql_by_load_data(&job, &tables, convert, &runtime, &decoding, &progress).await
-    } else {
-        tracing::info!("Loading by INSERT (--mysql-load insert, or the server has local_infile off).");
-        load_mysql_by_insert(&job, &tables, &runtime, &decoding, &progress).await
-    };
-    loaded.map_err(|e| Failure::Job(e.context("loading into MySQL failed")))?;
-    progress.finish();
-
-    progress.phase("post-data schema");
-    my::apply(&mut conn, &post, "schema/post-data.sql").await.job_err()?;
-    my::apply(&mut conn, RESET_SESSION, "resetting the session").await.job_err()?;
-    let mut mismatches = Vec::new();
-    if !counted {
-        progress.phase("checking row counts");
-    }
-    for table in tables.iter().filter(|_| !counted) {
-        let count = my::count_rows(&mut conn, &table.name).await.job_err()?;
-        if count != table.rows {
-            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
-        }
-    }
-    let _ = sqlx::Connection::close(conn).await;
-    report(&tables, mismatches, clock)
+/// One loader connection and its stage instances.
+struct LoadWorker {
+    loader: Box<dyn Loader>,
+    instances: Instances,
+    context: Arc<LoadContext>,
 }
 
-/// Loads every data file by running its INSERT statements (servers with
-/// `local_infile` off): `-j` connections, one transaction per file.
-async fn load_mysql_by_insert(
-    job: &RestoreJob,
-    tables: &[Arc<TableEntry>],
-    runtime: &Arc<Runtime>,
-    decoding: &Decoding,
-    progress: &Progress,
-) -> anyhow::Result<()> {
-    use crate::db::mysql::{self, write as my};
-    let work = largest_first(tables);
-    let workers = job.jobs.min(work.len()).max(1);
-    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
-    let mut set = JoinSet::new();
-    let mut binlog_kept = false;
-    for _ in 0..workers {
-        let mut worker = mysql::connect(&job.target).await?;
-        sqlx::raw_sql(my::LOAD_SETTINGS).execute(&mut worker).await?;
-        if !job.enable_binlog && !my::skip_binlog(&mut worker).await {
-            binlog_kept = true;
-        }
-        let (queue, runtime, decoding, dir, progress) =
-            (queue.clone(), runtime.clone(), decoding.clone(), job.dir.clone(), progress.clone());
-        set.spawn(async move {
-            let mut instances = Instances::default();
-            loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some((table, chunk)) = next else { break };
-                let (tx, rx) = mpsc::channel::<SqlPiece>(4);
-                let (runtime_b, decoding_b, dir_b, table_b, chunk_b) =
-                    (runtime.clone(), decoding.clone(), dir.clone(), table.clone(), chunk.clone());
-                let producer = tokio::task::spawn_blocking(move || {
-                    let result = produce_sql_file(
-                        &runtime_b,
-                        &decoding_b,
-                        &dir_b,
-                        &table_b,
-                        &chunk_b,
-                        &mut instances,
-                        &tx,
-                        true,
-                    );
-                    (instances, result)
-                });
-                let loaded = run_sql_pieces(SqlTarget::Mysql(&mut worker), rx, &progress).await;
-                let (back, produced) = producer.await.map_err(|e| anyhow!("the file reader stopped: {e}"))?;
-                instances = back;
-                if let Err(e) = loaded.and(produced) {
-                    let _ = sqlx::Executor::execute(&mut worker, "ROLLBACK").await;
-                    return Err(e.context(format!("table {} file {}", table.qualified(), chunk.file)));
-                }
-            }
-            let _ = sqlx::Connection::close(worker).await;
-            anyhow::Ok(())
-        });
-    }
-    if binlog_kept {
-        eprintln!("warning: no privilege to turn the binary log off for the load (SET sql_log_bin); rows are logged");
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
-            set.abort_all();
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// Loads every data file by `LOAD DATA LOCAL INFILE`, its INSERTs turned
-/// into tab-separated rows on the way: `-j` connections, one transaction
-/// per file, rows counted by the server and checked against the file and
-/// the manifest, the file's checksum checked before its last piece is sent.
-async fn load_mysql_by_load_data(
-    job: &RestoreJob,
-    tables: &[Arc<TableEntry>],
-    convert: std::collections::HashMap<String, Vec<bool>>,
-    runtime: &Arc<Runtime>,
-    decoding: &Decoding,
-    progress: &Progress,
-) -> anyhow::Result<()> {
-    use crate::db::mysql::load;
-    use mysql_async::prelude::Queryable;
-    let work = largest_first(tables);
-    let workers = job.jobs.min(work.len()).max(1);
-    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
-    let convert = Arc::new(convert);
-    let mut set = JoinSet::new();
-    let mut binlog_kept = false;
-    for _ in 0..workers {
-        let (mut conn, kept) = load::connect_loader(&job.target, job.enable_binlog).await?;
-        binlog_kept |= kept;
-        let (queue, runtime, decoding, dir, progress, convert) =
-            (queue.clone(), runtime.clone(), decoding.clone(), job.dir.clone(), progress.clone(), convert.clone());
-        set.spawn(async move {
-            let mut instances = Instances::default();
-            loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some((table, chunk)) = next else { break };
-                let flags = convert.get(&table.name).cloned().unwrap_or_default();
-                let statement = load::load_statement(&table.name, &table.columns, &flags);
-                let (tx, rx) = mpsc::channel::<load::Piece>(4);
-                let (runtime_b, decoding_b, dir_b, table_b, chunk_b) =
-                    (runtime.clone(), decoding.clone(), dir.clone(), table.clone(), chunk.clone());
-                let producer = tokio::task::spawn_blocking(move || {
-                    let result =
-                        produce_load_rows(&runtime_b, &decoding_b, &dir_b, &table_b, &chunk_b, &mut instances, &tx);
-                    if let Err(e) = &result {
-                        // Fails the LOAD rather than letting it end short.
-                        let _ = tx.blocking_send(Err(std::io::Error::other(format!("{e:#}"))));
-                    }
-                    (instances, result)
-                });
-                conn.query_drop("START TRANSACTION").await?;
-                let loaded = load::load(&mut conn, &statement, rx).await;
-                let (back, produced) = producer.await.map_err(|e| anyhow!("the file reader stopped: {e}"))?;
-                instances = back;
-                let context = || format!("table {} file {}", table.qualified(), chunk.file);
-                // The file's own error says more than the LOAD it cut short.
-                let rows = produced.with_context(context)?;
-                let loaded = loaded.with_context(context)?;
-                if loaded != rows || rows != chunk.rows {
-                    bail!("{}: {rows} rows in the file, {loaded} loaded, manifest says {}", context(), chunk.rows);
-                }
-                conn.query_drop("COMMIT").await?;
-                progress.chunk_done("restored", &table.qualified(), chunk_index(&table, &chunk), rows, chunk.bytes);
-            }
-            let _ = conn.disconnect().await;
-            anyhow::Ok(())
-        });
-    }
-    if binlog_kept {
-        eprintln!("warning: no privilege to turn the binary log off for the load (SET sql_log_bin); rows are logged");
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
-            set.abort_all();
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// Decodes one file and sends its rows as LOAD DATA text; the checksum is
-/// checked before the last piece goes. Returns the rows sent. Blocking.
-fn produce_load_rows(
-    runtime: &Runtime,
-    decoding: &Decoding,
-    dir: &Path,
-    table: &TableEntry,
-    chunk: &ChunkRecord,
-    instances: &mut Instances,
-    tx: &mpsc::Sender<crate::db::mysql::load::Piece>,
-) -> anyhow::Result<u64> {
-    const PIECE: usize = 1 << 20;
-    let send = |piece: Vec<u8>| tx.blocking_send(Ok(piece.into())).map_err(|_| anyhow!("the loader stopped"));
-    let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
-    let path = dir.join(&chunk.file);
-    let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
-    let mut converter = crate::db::mysql::load::InsertToRows::new(table.columns.len());
-    let mut buf = vec![0u8; 1 << 20];
-    let mut rows = Vec::with_capacity(2 * PIECE);
-    let mut read_all = || -> anyhow::Result<()> {
-        loop {
-            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
-            if n == 0 {
-                return Ok(());
-            }
-            converter.feed(&buf[..n], &mut rows)?;
-            if rows.len() >= PIECE {
-                send(std::mem::replace(&mut rows, Vec::with_capacity(2 * PIECE)))?;
-            }
-        }
-    };
-    read_all().map_err(|e| explain(e, &path, chunk))?;
-    check_digest(digest, chunk)?;
-    converter.finish().map_err(|e| e.context(chunk.file.clone()))?;
-    if !rows.is_empty() {
-        send(rows)?;
-    }
-    Ok(converter.rows)
-}
-
-/// A connection that runs SQL text (engines whose dumps are INSERTs).
-enum SqlTarget<'a> {
-    Sqlite(&'a mut sqlx::sqlite::SqliteConnection),
-    Mysql(&'a mut sqlx::mysql::MySqlConnection),
-}
-
-impl SqlTarget<'_> {
-    async fn run(&mut self, sql: &str) -> anyhow::Result<()> {
-        match self {
-            SqlTarget::Sqlite(conn) => sqlx::Executor::execute(&mut **conn, sql).await.map(drop)?,
-            SqlTarget::Mysql(conn) => sqlx::Executor::execute(&mut **conn, sql).await.map(drop)?,
-        }
-        Ok(())
+impl LoadWorker {
+    fn new(loader: Box<dyn Loader>, context: Arc<LoadContext>) -> Self {
+        LoadWorker { loader, instances: Instances::default(), context }
     }
 }
 
-/// Runs what a file producer sends, on one connection.
-async fn run_sql_pieces(
-    mut conn: SqlTarget<'_>,
-    mut rx: mpsc::Receiver<SqlPiece>,
-    progress: &Progress,
-) -> anyhow::Result<()> {
-    while let Some(piece) = rx.recv().await {
-        match piece {
-            SqlPiece::Begin => conn.run("BEGIN").await?,
-            SqlPiece::Statements(sql) => {
-                conn.run(&String::from_utf8(sql).map_err(|_| anyhow!("a data file is not UTF-8 SQL"))?).await?;
-            }
-            SqlPiece::Commit { table, chunk } => {
-                conn.run("COMMIT").await?;
-                progress.chunk_done(
-                    "restored",
-                    &table.qualified(),
-                    chunk_index(&table, &chunk),
-                    chunk.rows,
-                    chunk.bytes,
+impl pool::Worker for LoadWorker {
+    type Item = Work;
+    /// The table's index, and the rows the server counted (if it did).
+    type Output = (usize, Option<u64>);
+
+    fn run(&mut self, (index, entry, chunk, number): Work) -> BoxFuture<'_, anyhow::Result<(usize, Option<u64>)>> {
+        Box::pin(async move {
+            let rows = load_file(self, index, &chunk)
+                .await
+                .with_context(|| format!("table {} file {}", entry.qualified(), chunk.file))?;
+            if let Some(rows) = rows
+                && rows != chunk.rows
+            {
+                anyhow::bail!(
+                    "table {} file {}: loaded {rows} rows, manifest says {}",
+                    entry.qualified(),
+                    chunk.file,
+                    chunk.rows
                 );
             }
-        }
+            self.context.progress.chunk_done("restored", &entry.qualified(), number, chunk.rows, chunk.bytes);
+            Ok((index, rows))
+        })
     }
-    Ok(())
+
+    fn close(self) -> BoxFuture<'static, ()> {
+        self.loader.close()
+    }
 }
 
-/// What the SQLite loader runs: a file's statements between `Begin` and
-/// `Commit`; a file that fails its checksum never reaches `Commit`.
-enum SqlPiece {
-    Begin,
-    Statements(Vec<u8>),
-    Commit { table: Arc<TableEntry>, chunk: ChunkRecord },
-}
-
-/// Decodes every file in load order into whole statements. Blocking.
-fn produce_sql(
-    runtime: &Runtime,
-    decoding: &Decoding,
-    dir: &Path,
-    tables: &[Arc<TableEntry>],
-    tx: &mpsc::Sender<SqlPiece>,
-) -> anyhow::Result<()> {
-    let mut instances = Instances::default();
-    for table in tables {
-        for chunk in &table.chunks {
-            produce_sql_file(runtime, decoding, dir, table, chunk, &mut instances, tx, false)?;
-        }
-    }
-    Ok(())
-}
-
-/// Decodes one file into whole statements between `Begin` and `Commit`;
-/// the file's checksum is checked before `Commit` is sent. Blocking.
-#[allow(clippy::too_many_arguments)]
-fn produce_sql_file(
-    runtime: &Runtime,
-    decoding: &Decoding,
-    dir: &Path,
-    table: &Arc<TableEntry>,
-    chunk: &ChunkRecord,
-    instances: &mut Instances,
-    tx: &mpsc::Sender<SqlPiece>,
-    backslash_escapes: bool,
-) -> anyhow::Result<()> {
-    const PIECE: usize = 4 << 20;
-    let send = |piece: SqlPiece| tx.blocking_send(piece).map_err(|_| anyhow!("the loader stopped"));
-    let parts = instances.for_chunk(runtime, None, decoding.wasm_codec())?;
-    let path = dir.join(&chunk.file);
-    let (mut input, digest) = decoding.open(&path, runtime, parts.codec)?;
-    let mut splitter = crate::db::sql_text::StatementSplitter::new(backslash_escapes);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut ready = Vec::new();
-    send(SqlPiece::Begin)?;
-    let mut read_all = || -> anyhow::Result<()> {
-        loop {
-            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
-            if n == 0 {
-                return Ok(());
-            }
-            ready.extend(splitter.feed(&buf[..n]));
-            if ready.len() >= PIECE {
-                send(SqlPiece::Statements(std::mem::take(&mut ready)))?;
-            }
-        }
-    };
-    read_all().map_err(|e| explain(e, &path, chunk))?;
-    check_digest(digest, chunk)?;
-    splitter.finish().map_err(|e| anyhow!("{}: {e}", chunk.file))?;
-    if !ready.is_empty() {
-        send(SqlPiece::Statements(ready))?;
-    }
-    send(SqlPiece::Commit { table: table.clone(), chunk: chunk.clone() })
-}
-
-fn read_schema(dir: &Path, record: &crate::manifest::FileRecord) -> anyhow::Result<String> {
-    let path = dir.join(&record.file);
-    let (bytes, sha256) = hash_file(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes != record.bytes || sha256 != record.sha256 {
-        bail!("{} does not match its checksum in the manifest", record.file);
-    }
-    std::fs::read_to_string(&path).with_context(|| format!("{} is not UTF-8", path.display()))
-}
-
-async fn load_data(
-    job: &RestoreJob,
-    runtime: &Arc<Runtime>,
-    decoding: &Decoding,
-    tables: &[Arc<TableEntry>],
-    progress: Progress,
-) -> anyhow::Result<()> {
-    let work = largest_first(tables);
-    let workers = job.jobs.min(work.len()).max(1);
-    let queue = Arc::new(Mutex::new(VecDeque::from(work)));
-    let mut set = JoinSet::new();
-    for _ in 0..workers {
-        let mut conn = connect(&job.target).await?;
-        // A crash mid-restore leaves a database to drop anyway; commit
-        // latency only slows the load.
-        sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
-        let queue = queue.clone();
-        let runtime = runtime.clone();
-        let decoding = decoding.clone();
-        let dir = job.dir.clone();
-        let progress = progress.clone();
-        set.spawn(async move {
-            let mut instances = Instances::default();
-            loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some((table, chunk)) = next else { break };
-                let (back, result) =
-                    load_chunk(&mut conn, &runtime, &decoding, &dir, table.clone(), &chunk, instances).await;
-                instances = back;
-                let rows = result.with_context(|| format!("table {} file {}", table.qualified(), chunk.file))?;
-                if rows != chunk.rows {
-                    bail!(
-                        "table {} file {}: loaded {rows} rows, manifest says {}",
-                        table.qualified(),
-                        chunk.file,
-                        chunk.rows
-                    );
-                }
-                progress.chunk_done("restored", &table.qualified(), chunk_index(&table, &chunk), rows, chunk.bytes);
-            }
-            let _ = sqlx::Connection::close(conn).await;
-            anyhow::Ok(())
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        if let Err(e) = joined.map_err(|e| anyhow!("a restore worker stopped: {e}")).and_then(|r| r) {
-            set.abort_all();
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// Loads one chunk file; returns the rows PostgreSQL reports.
-async fn load_chunk(
-    conn: &mut sqlx::postgres::PgConnection,
-    runtime: &Arc<Runtime>,
-    decoding: &Decoding,
-    dir: &Path,
-    table: Arc<TableEntry>,
-    chunk: &ChunkRecord,
-    mut instances: Instances,
-) -> (Instances, anyhow::Result<u64>) {
-    let format = if decoding.parse_with_component() { Format::Copy } else { decoding.format };
-    let statement = write::copy_in_statement(&table, format);
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
-    let path: PathBuf = dir.join(&chunk.file);
-    let (runtime_b, decoding_b, chunk_b) = (runtime.clone(), decoding.clone(), chunk.clone());
+/// Loads one file: a blocking producer reads, checks and frames it while
+/// the loader sends it to the server.
+async fn load_file(worker: &mut LoadWorker, index: usize, chunk: &ChunkRecord) -> anyhow::Result<Option<u64>> {
+    let context = worker.context.clone();
+    let table = &context.tables[index];
+    let framing = worker.loader.framing(table);
+    let parse = framing == Framing::Copy && context.decoding.parse_with_component();
+    let format = if parse { Format::Copy } else { context.decoding.format };
+    let (tx, rx) = mpsc::channel::<Piece>(8);
+    let mut instances = std::mem::take(&mut worker.instances);
+    let (producer_context, producer_chunk) = (context.clone(), chunk.clone());
     let producer = tokio::task::spawn_blocking(move || {
-        let result = produce(&runtime_b, &decoding_b, &table, &chunk_b, &path, &mut instances, &tx);
+        let result = produce(&producer_context, index, &producer_chunk, framing, parse, &mut instances, &tx);
         if result.is_err() {
             instances.reset();
         }
         (instances, result)
     });
-    let loaded = async {
-        let mut copy = conn.copy_in_raw(&statement).await?;
-        while let Some(piece) = rx.recv().await {
-            copy.send(piece).await?;
-        }
-        anyhow::Ok(copy)
+    let loaded = worker.loader.load(LoadFile { table, format, rows: chunk.rows }, rx).await;
+    let (instances, produced) = producer.await.map_err(|e| anyhow!("the file reader panicked: {e}"))?;
+    worker.instances = instances;
+    match (produced, loaded) {
+        // The file's own error says more than the load it cut short, unless
+        // the file only stopped because the loader did.
+        (Err(e), _) if e.downcast_ref::<LoaderStopped>().is_none() => Err(e),
+        (_, loaded) => loaded,
     }
-    .await;
-    // If loading stopped early, the producer may be blocked on a full
-    // channel: closing it lets the producer fail instead of waiting forever.
-    drop(rx);
-    let (instances, produced) = match producer.await {
-        Ok(pair) => pair,
-        Err(e) => return (Instances::default(), Err(anyhow!("chunk reader panicked: {e}"))),
-    };
-    let result = match (loaded, produced) {
-        (Ok(copy), Ok(())) => copy.finish().await.map_err(Into::into),
-        (Ok(copy), Err(e)) => {
-            let _ = copy.abort("sluice: reading the dump file failed").await;
-            Err(e)
-        }
-        (Err(e), _) => Err(e.context("loading into PostgreSQL failed")),
-    };
-    (instances, result)
 }
 
-/// Reads, decodes and (with components) re-encodes one file as COPY text,
-/// sending pieces to the loader; fails, so the load is aborted before it
-/// commits, when the file's bytes do not match the manifest. Blocking.
+/// The loader stopped taking pieces (its own error is the one to report).
+#[derive(Debug, thiserror::Error)]
+#[error("the loader stopped")]
+struct LoaderStopped;
+
+/// Bytes gathered before a piece goes to the loader: statements run in
+/// larger pieces (each piece is a round trip), rows stream in smaller ones.
+fn piece_bytes(framing: Framing) -> usize {
+    match framing {
+        Framing::Statements { .. } => 4 << 20,
+        Framing::Copy | Framing::LoadDataRows { .. } => 1 << 20,
+    }
+}
+
+/// Reads, checks, decodes and frames one file, sending pieces to the
+/// loader and `End` only once the file's bytes matched the manifest.
+/// Blocking.
 fn produce(
-    runtime: &Runtime,
-    decoding: &Decoding,
-    table: &TableEntry,
+    context: &LoadContext,
+    index: usize,
     chunk: &ChunkRecord,
-    path: &Path,
+    framing: Framing,
+    parse: bool,
     instances: &mut Instances,
-    tx: &mpsc::Sender<Vec<u8>>,
+    tx: &mpsc::Sender<Piece>,
 ) -> anyhow::Result<()> {
-    let formatter = decoding.parse_with_component().then_some(&decoding.formatter);
+    let (runtime, decoding, store) = (&*context.runtime, &context.decoding, &*context.store);
+    let formatter = parse.then_some(&decoding.formatter);
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
-    let (input, digest) = decoding.open(path, runtime, parts.codec)?;
-    send_rows(runtime, table, path, input, parts.formatter, tx).map_err(|e| explain(e, path, chunk))?;
-    check_digest(digest, chunk)
-}
-
-fn mismatch(chunk: &ChunkRecord) -> anyhow::Error {
-    anyhow!("{} does not match its size and SHA-256 in the manifest: not loaded", chunk.file)
-}
-
-/// Fails unless what was read of a file matches the manifest.
-fn check_digest(digest: ReadDigest, chunk: &ChunkRecord) -> anyhow::Result<()> {
-    let (bytes, sha256) = digest.finish();
-    if bytes != chunk.bytes || sha256 != chunk.sha256 { Err(mismatch(chunk)) } else { Ok(()) }
-}
-
-/// A file that fails to decode is most often a damaged one: when its
-/// checksum is wrong, say that rather than what the decoder tripped on.
-fn explain(error: anyhow::Error, path: &Path, chunk: &ChunkRecord) -> anyhow::Error {
-    match hash_file(path) {
-        Ok((bytes, sha256)) if bytes != chunk.bytes || sha256 != chunk.sha256 => mismatch(chunk),
-        _ => error,
-    }
-}
-
-/// Streams a decoded file to the loader, through the formatter's parse
-/// direction when one is given.
-fn send_rows<R: Read>(
-    runtime: &Runtime,
-    table: &TableEntry,
-    path: &Path,
-    mut input: R,
-    formatter: Option<&mut crate::stage::formatter::FormatterInstance>,
-    tx: &mpsc::Sender<Vec<u8>>,
-) -> anyhow::Result<()> {
-    let send = |bytes: Vec<u8>| tx.blocking_send(bytes).map_err(|_| anyhow!("the loader stopped"));
+    let (mut input, digest) = decoding.open(store, &chunk.file, runtime, parts.codec)?;
+    let table = &context.tables[index];
+    let mut framer = Framer::new(framing, table, parts.formatter, runtime, decoding)?;
+    let send = |bytes: Vec<u8>| tx.blocking_send(Piece::Data(Bytes::from(bytes))).map_err(|_| LoaderStopped);
     let mut buf = vec![0u8; 1 << 20];
-    match formatter {
-        None => loop {
-            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
+    let piece = piece_bytes(framing);
+    let mut ready = Vec::with_capacity(2 * piece);
+    let mut read_all = || -> anyhow::Result<()> {
+        loop {
+            let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", chunk.file))?;
             if n == 0 {
                 return Ok(());
             }
-            send(buf[..n].to_vec())?;
-        },
-        Some(formatter) => {
-            let binary: Vec<bool> =
-                table.columns.iter().map(|c| c.kind == crate::catalog::ColumnKind::Binary).collect();
-            let wit = wit_table(&entry_table(table), Engine::Postgres);
-            formatter.parse_start(runtime, &wit, "")?;
-            loop {
-                let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", path.display()))?;
-                let batch = if n == 0 { formatter.parse_end(runtime)? } else { formatter.parse(runtime, &buf[..n])? };
-                if batch.rows > 0 {
-                    let mut text = Vec::with_capacity(batch.data_bytes() + batch.rows as usize * 8);
-                    write::encode_copy_text(&batch, &binary, &mut text);
-                    send(text)?;
-                }
-                if n == 0 {
-                    return Ok(());
-                }
+            framer.feed(&buf[..n], &mut ready)?;
+            if ready.len() >= piece {
+                send(std::mem::replace(&mut ready, Vec::with_capacity(2 * piece)))?;
             }
         }
+    };
+    read_all().map_err(|e| if e.is::<LoaderStopped>() { e } else { explain(e, store, chunk) })?;
+    check_digest(&digest, chunk)?;
+    framer.finish(&mut ready).with_context(|| chunk.file.clone())?;
+    if !ready.is_empty() {
+        send(ready)?;
     }
+    tx.blocking_send(Piece::End).map_err(|_| LoaderStopped)?;
+    Ok(())
 }
 
-/// The catalog view of a manifest table, for the components' `table`.
-pub fn entry_table(entry: &TableEntry) -> crate::catalog::Table {
-    crate::catalog::Table {
-        schema: entry.schema.clone(),
-        name: entry.name.clone(),
-        columns: entry.columns.clone(),
-        primary_key: Vec::new(),
-        estimated_rows: entry.rows as i64,
-        bytes: entry.bytes,
-        partition_of: None,
-        unique: Vec::new(),
-        int_key: None,
-        key_bounds: Vec::new(),
+/// Turns a decoded file into what its loader reads ([`Framing`]).
+enum Framer<'a> {
+    /// The bytes as they are.
+    Plain,
+    /// Batches from the formatter's parse direction, as COPY text.
+    Parsed { formatter: &'a mut FormatterInstance, runtime: &'a Runtime, binary: Vec<bool> },
+    /// Whole statements.
+    Statements(StatementSplitter),
+    /// LOAD DATA rows.
+    Rows(InsertToRows),
+}
+
+impl<'a> Framer<'a> {
+    fn new(
+        framing: Framing,
+        table: &Table,
+        formatter: Option<&'a mut FormatterInstance>,
+        runtime: &'a Runtime,
+        decoding: &Decoding,
+    ) -> anyhow::Result<Self> {
+        Ok(match (framing, formatter) {
+            (Framing::Copy, None) => Framer::Plain,
+            (Framing::Copy, Some(formatter)) => {
+                formatter.parse_start(runtime, &wit_table(table, decoding.dialect), "")?;
+                let binary = table.columns.iter().map(|c| c.kind == ColumnKind::Binary).collect();
+                Framer::Parsed { formatter, runtime, binary }
+            }
+            (Framing::Statements { backslash_escapes }, _) => {
+                Framer::Statements(StatementSplitter::new(backslash_escapes))
+            }
+            (Framing::LoadDataRows { columns }, _) => Framer::Rows(InsertToRows::new(columns)),
+        })
+    }
+
+    fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
+        match self {
+            Framer::Plain => out.extend_from_slice(data),
+            Framer::Parsed { formatter, runtime, binary } => {
+                let batch = formatter.parse(runtime, data)?;
+                encode_copy_text(&batch, binary, out);
+            }
+            Framer::Statements(splitter) => out.extend(splitter.feed(data)),
+            Framer::Rows(converter) => converter.feed(data, out)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        match self {
+            Framer::Plain => {}
+            Framer::Parsed { formatter, runtime, binary } => {
+                let batch = formatter.parse_end(runtime)?;
+                encode_copy_text(&batch, &binary, out);
+            }
+            Framer::Statements(splitter) => splitter.finish().map_err(|e| anyhow!("{e}"))?,
+            Framer::Rows(converter) => drop(converter.finish()?),
+        }
+        Ok(())
     }
 }

@@ -1,160 +1,118 @@
-//! One chunk of a dump: COPY bytes in → (decode → row stages → formatter)
-//! or the native pass-through → byte stage → `*.partial` file → rename.
+//! One chunk of a dump: a [`ChunkReader`] sends COPY text or batches →
+//! (decode → row stages → formatter) or the native pass-through → byte
+//! stage → a store part, committed only once the reader sent `End`.
 //!
-//! Runs on a blocking thread: wasmtime calls are synchronous, and the
-//! bounded channel from the async reader keeps memory flat whatever the
-//! table's size.
+//! The writing runs on a blocking thread: wasmtime calls are synchronous,
+//! and the bounded channel from the async reader keeps memory flat
+//! whatever the table's size.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use bytes::Bytes;
-use tokio::sync::mpsc::Receiver;
+use anyhow::{Context, anyhow, bail};
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc::{self, Receiver};
 
 use crate::batch::Batch;
 use crate::catalog::{Column, ColumnKind, Table};
-use crate::cli::{Compression, Format};
-use crate::db::Engine;
-use crate::db::mysql::insert::InsertWriter;
-use crate::db::postgres::read::CopyTextDecoder;
-use crate::db::postgres::write::encode_copy_text;
-use crate::manifest::{Implementation, StageRecord, config_digest};
-use crate::sink::file::{FileSink, Written};
+use crate::db::source::{BATCH_BYTES, BATCH_ROWS, ChunkReader, Piece};
+use crate::format::Format;
+use crate::format::copy_text::{CopyTextDecoder, encode_copy_text};
+use crate::format::mysql_insert::InsertWriter;
+use crate::pipeline::TablePipeline;
+use crate::plan::Chunk;
+use crate::pool;
+use crate::progress::Progress;
 use crate::stage::bytes::Encoder;
 use crate::stage::row::{host_column, wit_table};
-use crate::stage::{ComponentRef, Instances, Runtime};
+use crate::stage::{Instances, Runtime};
+use crate::store::naming::chunk_key;
+use crate::store::{Hashed, Store, Written};
 
-/// Rows per batch handed to a component.
-pub const BATCH_ROWS: u32 = 4096;
-/// Approximate bytes per batch handed to a component.
-pub const BATCH_BYTES: usize = 4 << 20;
-
-/// A piece of a chunk's input; only `End` lets the file be committed, so a
-/// reader that fails midway can never produce a file that looks whole.
-pub enum Piece {
-    /// Raw COPY text.
-    Data(Bytes),
-    /// Rows already in batches (engines without COPY).
-    Batch(Batch),
-    /// The reader finished cleanly.
-    End,
+/// What every dump worker shares.
+pub struct DumpContext {
+    /// Run-wide stage runtime.
+    pub runtime: Arc<Runtime>,
+    /// The catalog's tables, by index.
+    pub tables: Vec<Arc<Table>>,
+    /// Their stage chains, by the same index.
+    pub pipelines: Vec<Arc<TablePipeline>>,
+    /// Where the chunks go.
+    pub store: Arc<dyn Store>,
+    /// Progress reporting.
+    pub progress: Progress,
 }
 
-/// Gathers rows read from an engine into batches of bounded size and sends
-/// them to the chunk's writer (engines without COPY text).
-pub struct BatchSender<'a> {
-    tx: &'a tokio::sync::mpsc::Sender<Piece>,
-    batch: Batch,
-    bytes: usize,
+/// A dump worker: one reader connection and its stage instances.
+pub struct DumpWorker {
+    reader: Box<dyn ChunkReader>,
+    instances: Instances,
+    context: Arc<DumpContext>,
 }
 
-impl<'a> BatchSender<'a> {
-    /// A sender for rows of `width` columns.
-    pub fn new(tx: &'a tokio::sync::mpsc::Sender<Piece>, width: usize) -> Self {
-        BatchSender { tx, batch: Batch::with_columns(width), bytes: 0 }
-    }
-
-    /// The columns the current row's values are pushed to.
-    pub fn columns(&mut self) -> &mut [crate::batch::ColumnData] {
-        &mut self.batch.columns
-    }
-
-    /// Ends a row that added `bytes` of values; false when the writer is
-    /// gone (it failed, and its error is the one to report).
-    pub async fn end_row(&mut self, bytes: usize) -> bool {
-        self.batch.rows += 1;
-        self.bytes += bytes;
-        if self.batch.rows < BATCH_ROWS && self.bytes < BATCH_BYTES {
-            return true;
-        }
-        let width = self.batch.columns.len();
-        let full = std::mem::replace(&mut self.batch, Batch::with_columns(width));
-        self.bytes = 0;
-        self.tx.send(Piece::Batch(full.sealed())).await.is_ok()
-    }
-
-    /// Sends the last rows and `End`.
-    pub async fn finish(self) {
-        if self.batch.rows > 0 && self.tx.send(Piece::Batch(self.batch.sealed())).await.is_err() {
-            return;
-        }
-        let _ = self.tx.send(Piece::End).await;
+impl DumpWorker {
+    /// A worker reading with `reader`.
+    pub fn new(reader: Box<dyn ChunkReader>, context: Arc<DumpContext>) -> Self {
+        DumpWorker { reader, instances: Instances::default(), context }
     }
 }
 
-/// The stage chain of one table.
-#[derive(Debug, Clone)]
-pub struct TablePipeline {
-    /// The source engine (the components' dialect).
-    pub engine: Engine,
-    /// Row transforms in order, with their config text.
-    pub rows: Vec<(ComponentRef, String)>,
-    /// Data file format.
-    pub format: Format,
-    /// The formatter component.
-    pub formatter: ComponentRef,
-    /// Whether the host writes the format itself (`copy`, or `sql` from
-    /// MySQL: byte-identical to the component) instead of calling the
-    /// formatter component.
-    pub formatter_native: bool,
-    /// Whether the native COPY pass-through replaces decode + formatter
-    /// (native formatter and no row stage).
-    pub passthrough: bool,
-    /// Compression.
-    pub compression: Compression,
-    /// The codec component, if compressing.
-    pub codec: Option<ComponentRef>,
-    /// Whether the codec runs natively.
-    pub codec_native: bool,
-}
+/// A finished chunk: its table's index, its number, what it holds.
+pub type Dumped = (usize, u32, ChunkOutcome);
 
-impl TablePipeline {
-    /// `copy.zst`, `csv.gz`, `copy`.
-    pub fn extension(&self) -> String {
-        match self.compression.extension() {
-            Some(ext) => format!("{}.{ext}", self.format.name()),
-            None => self.format.name().to_owned(),
-        }
+impl pool::Worker for DumpWorker {
+    type Item = Chunk;
+    type Output = Dumped;
+
+    fn run(&mut self, chunk: Chunk) -> BoxFuture<'_, anyhow::Result<Dumped>> {
+        Box::pin(async move {
+            let table = self.context.tables[chunk.table].clone();
+            let outcome = dump_chunk(self, &chunk)
+                .await
+                .with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;
+            let written = &outcome.written;
+            self.context.progress.chunk_done("dumped", &table.qualified(), chunk.index, outcome.rows, written.bytes);
+            Ok((chunk.table, chunk.index, outcome))
+        })
     }
 
-    /// What the manifest records about the chain.
-    pub fn records(&self) -> Vec<StageRecord> {
-        let mut records: Vec<StageRecord> =
-            self.rows.iter().map(|(c, config)| record(c, Implementation::Wasm, config)).collect();
-        let fmt_impl = if self.formatter_native { Implementation::Native } else { Implementation::Wasm };
-        records.push(record(&self.formatter, fmt_impl, ""));
-        if let Some(codec) = &self.codec {
-            let codec_impl = if self.codec_native { Implementation::Native } else { Implementation::Wasm };
-            records.push(record(codec, codec_impl, &self.compression.config_text()));
-        }
-        records
-    }
-
-    /// Every component the chain runs as wasm.
-    pub fn wasm_components(&self) -> Vec<&ComponentRef> {
-        let mut out: Vec<&ComponentRef> = self.rows.iter().map(|(c, _)| c).collect();
-        if !self.formatter_native {
-            out.push(&self.formatter);
-        }
-        if let Some(codec) = self.codec.as_ref().filter(|_| !self.codec_native) {
-            out.push(codec);
-        }
-        out
+    fn close(self) -> BoxFuture<'static, ()> {
+        self.reader.close()
     }
 }
 
-fn record(component: &ComponentRef, implementation: Implementation, config: &str) -> StageRecord {
-    StageRecord {
-        role: component.world,
-        name: component.name.clone(),
-        implementation,
-        sha256: component.sha256.clone(),
-        config_sha256: config_digest(config),
+/// Reads one chunk and hands it to its blocking writer.
+async fn dump_chunk(worker: &mut DumpWorker, chunk: &Chunk) -> anyhow::Result<ChunkOutcome> {
+    let context = &worker.context;
+    let table = context.tables[chunk.table].clone();
+    let pipeline = context.pipelines[chunk.table].clone();
+    let job = ChunkJob {
+        runtime: context.runtime.clone(),
+        table: table.clone(),
+        key: chunk_key(&table.schema, &table.name, chunk.index, &pipeline.extension()),
+        pipeline,
+        chunk: chunk.index,
+        store: context.store.clone(),
+    };
+    let (tx, rx) = mpsc::channel::<Piece>(16);
+    let mut instances = std::mem::take(&mut worker.instances);
+    let writer = tokio::task::spawn_blocking(move || {
+        let result = write_chunk(&job, &mut instances, rx);
+        if result.is_err() {
+            instances.reset();
+        }
+        (instances, result)
+    });
+    let read = worker.reader.read(&table, chunk.range, &tx).await;
+    drop(tx);
+    let (instances, written) = writer.await.map_err(|e| anyhow!("chunk writer panicked: {e}"))?;
+    worker.instances = instances;
+    match (read, written) {
+        (Err(e), _) => Err(e.context("reading from the source failed")),
+        (Ok(()), written) => written,
     }
 }
 
-/// What a chunk needs to know, shared with its blocking thread.
+/// What a chunk's writer needs, moved to its blocking thread.
 pub struct ChunkJob {
     /// Run-wide stage runtime.
     pub runtime: Arc<Runtime>,
@@ -164,8 +122,10 @@ pub struct ChunkJob {
     pub pipeline: Arc<TablePipeline>,
     /// Chunk index, for messages.
     pub chunk: u32,
-    /// Final file path.
-    pub path: PathBuf,
+    /// The chunk's key in the store.
+    pub key: String,
+    /// Where it goes.
+    pub store: Arc<dyn Store>,
 }
 
 /// What a written chunk holds.
@@ -187,7 +147,7 @@ pub fn write_chunk(
 ) -> anyhow::Result<ChunkOutcome> {
     let runtime = &*job.runtime;
     let pipeline = &*job.pipeline;
-    let sink = FileSink::create(&job.path).with_context(|| format!("cannot create {}", job.path.display()))?;
+    let sink = Hashed::new(&job.key, job.store.create(&job.key).with_context(|| format!("cannot create {}", job.key))?);
     let formatter = (!pipeline.formatter_native).then_some(&pipeline.formatter);
     let codec = pipeline.codec.as_ref().filter(|_| !pipeline.codec_native);
     let parts = instances.for_chunk(runtime, formatter, codec)?;
@@ -201,7 +161,7 @@ pub fn write_chunk(
     if !pipeline.passthrough {
         let mut formatter = parts.formatter;
         // Row stages first: each sees the columns the previous one returned.
-        let mut wit = wit_table(&job.table, pipeline.engine);
+        let mut wit = wit_table(&job.table, pipeline.dialect);
         let mut chain = Vec::new();
         for (component, config) in &pipeline.rows {
             let stage = Instances::row_in(&mut *parts.rows, runtime, component)?;
@@ -266,7 +226,7 @@ pub fn write_chunk(
         }
     }
     let sink = encoder.finish()?;
-    let written = sink.commit().with_context(|| format!("cannot commit {}", job.path.display()))?;
+    let written = sink.commit().with_context(|| format!("cannot commit {}", job.key))?;
     tracing::debug!(table = %job.table.qualified(), chunk = job.chunk, rows, bytes = written.bytes, "Chunk written.");
     Ok(ChunkOutcome { rows, written, columns })
 }

@@ -1,13 +1,24 @@
-//! Database engines. Each engine folder has the same files: `catalog.rs`,
-//! `snapshot.rs`, `read.rs`, `write.rs`, `types.rs`. Engines know nothing of
-//! wasm or of orchestration.
+//! Database engines behind two seams: [`Source`] (a consistent snapshot to
+//! dump) and [`Target`] (a database to restore into). Each engine folder has
+//! the same files: `source.rs`, `target.rs`, `catalog.rs`, `snapshot.rs`,
+//! `read.rs`, `write.rs`, `schema.rs`, `types.rs`. [`open_source`] and
+//! [`open_target`] are the only places that map an engine to its
+//! implementation. Engines know nothing of wasm or of orchestration.
 
 pub mod mysql;
 pub mod postgres;
-pub mod sql_text;
+pub mod ranges;
+pub mod source;
 pub mod sqlite;
+pub mod statements;
+pub mod target;
+
+pub use source::{ChunkReader, LockMode, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 
 use anyhow::bail;
+
+use crate::format::Format;
 
 /// Which engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -30,6 +41,47 @@ impl Engine {
             Engine::Sqlite => "SQLite",
         }
     }
+
+    /// The format a source engine dumps to unless told otherwise: COPY
+    /// text for PostgreSQL, INSERT statements (which keep SQLite's
+    /// per-value storage classes) for the others.
+    pub fn default_format(self) -> Format {
+        match self {
+            Engine::Postgres => Format::Copy,
+            Engine::Mysql | Engine::Sqlite => Format::Sql,
+        }
+    }
+
+    /// Fails when this engine cannot dump to `format`.
+    pub fn check_format(self, format: Format) -> anyhow::Result<()> {
+        match (self, format) {
+            (Engine::Postgres, Format::Copy | Format::Csv) | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
+            (Engine::Postgres, Format::Sql) => {
+                bail!("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy or csv")
+            }
+            (_, other) => {
+                bail!("--format {} is for PostgreSQL sources; {} sources dump as sql", other.name(), self.label())
+            }
+        }
+    }
+}
+
+/// Opens a consistent snapshot of the database `url` names.
+pub async fn open_source(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Box<dyn Source>> {
+    Ok(match url.engine() {
+        Engine::Postgres => Box::new(postgres::source::PgSource::open(url).await?),
+        Engine::Mysql => Box::new(mysql::source::MySource::open(url, options).await?),
+        Engine::Sqlite => Box::new(sqlite::source::LiteSource::open(url, options).await?),
+    })
+}
+
+/// Connects to the database `url` names, to restore into it.
+pub async fn open_target(url: &DbUrl, options: &TargetOptions) -> anyhow::Result<Box<dyn Target>> {
+    Ok(match url.engine() {
+        Engine::Postgres => Box::new(postgres::target::PgTarget::open(url).await?),
+        Engine::Mysql => Box::new(mysql::target::MyTarget::open(url, options).await?),
+        Engine::Sqlite => Box::new(sqlite::target::LiteTarget::open(url).await?),
+    })
 }
 
 /// A parsed database URL. Its `Debug` and `Display` never show the password.

@@ -10,7 +10,7 @@ use super::bindings::bytes::exports::sluice::pipeline::byte_transformer::Directi
 use super::bindings::bytes::{ByteTransform, ByteTransformPre};
 use super::sandbox::StoreData;
 use super::{ComponentRef, Runtime, StageError, reported, trap};
-use crate::cli::Compression;
+use crate::format::Compression;
 
 /// One worker's instance of a byte-transform component.
 pub struct ByteInstance {

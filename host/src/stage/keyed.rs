@@ -1,19 +1,14 @@
-//! The `keyed` host import: HMAC-SHA-256 and FF1 under the run's masking
-//! key. The key lives only here, in host memory: components send values and
+//! The crypto behind the `keyed` host import (hosted in `sandbox.rs`):
+//! HMAC-SHA-256 and FF1 under the run's masking key. The key lives only here, in host memory: components send values and
 //! receive digests or ciphertexts, so no guest can read or leak it.
 //!
 //! Two subkeys are derived from the secret with HMAC (one per primitive), so
 //! an HMAC output never doubles as FF1 key material.
 
-use std::sync::Arc;
-
 use aes::Aes256;
 use fpe::ff1::{FF1, FlexibleNumeralString};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-use super::bindings::row::sluice::pipeline::keyed::Host;
-use super::sandbox::StoreData;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -86,28 +81,6 @@ fn items(len: usize, offsets: &[u32]) -> Result<Vec<(usize, usize)>, String> {
             |w| if w[0] <= w[1] { Ok((w[0] as usize, w[1] as usize)) } else { Err("offsets are not ascending".into()) },
         )
         .collect()
-}
-
-impl Host for StoreData {
-    fn hmac(&mut self, domain: String, data: Vec<u8>, offsets: Vec<u32>) -> Result<Vec<u8>, String> {
-        key(&self.key)?.hmac(&domain, &data, &offsets)
-    }
-
-    fn ff1_encrypt(
-        &mut self,
-        domain: String,
-        radix: u32,
-        numerals: Vec<u16>,
-        offsets: Vec<u32>,
-    ) -> Result<Vec<u16>, String> {
-        key(&self.key)?.ff1_encrypt(&domain, radix, &numerals, &offsets)
-    }
-}
-
-fn key(key: &Option<Arc<MaskKey>>) -> Result<&MaskKey, String> {
-    key.as_deref().ok_or_else(|| {
-        "no masking key: set the environment variable named by [mask] key_env (default SLUICE_MASK_KEY)".to_owned()
-    })
 }
 
 #[cfg(test)]

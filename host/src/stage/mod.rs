@@ -25,6 +25,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use bindings::types::Dialect;
 pub use keyed::MaskKey;
 pub use sandbox::{Limits, LinkPolicy, Runtime, import_policy};
 

@@ -96,15 +96,11 @@ pub fn from_wit(batch: types::Batch) -> Batch {
 }
 
 /// The WIT description of a table.
-pub fn wit_table(table: &crate::catalog::Table, dialect: crate::db::Engine) -> types::Table {
+pub fn wit_table(table: &crate::catalog::Table, dialect: types::Dialect) -> types::Table {
     types::Table {
         schema: table.schema.clone(),
         name: table.name.clone(),
-        dialect: match dialect {
-            crate::db::Engine::Postgres => types::Dialect::Postgres,
-            crate::db::Engine::Mysql => types::Dialect::Mysql,
-            crate::db::Engine::Sqlite => types::Dialect::Sqlite,
-        },
+        dialect,
         columns: table.columns.iter().map(wit_column).collect(),
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
+use super::bindings::row::sluice::pipeline::keyed::Host;
 use super::cache::CompileCache;
 use super::keyed::MaskKey;
 use super::{Compiled, ComponentRef, StageError, World};
@@ -266,6 +267,30 @@ impl Runtime {
     pub fn world_name(world: World) -> &'static str {
         world.wit_name()
     }
+}
+
+/// The `keyed` import, linked only into row transforms: the key stays in
+/// host memory, and a guest only ever sees digests and ciphertexts.
+impl Host for StoreData {
+    fn hmac(&mut self, domain: String, data: Vec<u8>, offsets: Vec<u32>) -> Result<Vec<u8>, String> {
+        key(&self.key)?.hmac(&domain, &data, &offsets)
+    }
+
+    fn ff1_encrypt(
+        &mut self,
+        domain: String,
+        radix: u32,
+        numerals: Vec<u16>,
+        offsets: Vec<u32>,
+    ) -> Result<Vec<u16>, String> {
+        key(&self.key)?.ff1_encrypt(&domain, radix, &numerals, &offsets)
+    }
+}
+
+fn key(key: &Option<Arc<MaskKey>>) -> Result<&MaskKey, String> {
+    key.as_deref().ok_or_else(|| {
+        "no masking key: set the environment variable named by [mask] key_env (default SLUICE_MASK_KEY)".to_owned()
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::{quote_ident, types};
 use crate::catalog::{Catalog, Column, ColumnKind, ForeignKey, Table};
-use crate::plan::tuple_compare;
+use crate::db::ranges::tuple_compare;
 use crate::select::Selection;
 
 const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE AS CHAR) AS type, \

@@ -3,11 +3,12 @@
 //! over the text protocol, schema from SHOW CREATE, and loads.
 
 pub mod catalog;
-pub mod insert;
 pub mod load;
 pub mod read;
 pub mod schema;
 pub mod snapshot;
+pub mod source;
+pub mod target;
 pub mod types;
 pub mod write;
 

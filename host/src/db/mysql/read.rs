@@ -4,14 +4,16 @@
 
 use anyhow::Context;
 use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{Decode, Row, ValueRef};
 use tokio::sync::mpsc::Sender;
 
 use super::{catalog::integer_key, quote_ident, types::select_expr};
 use crate::catalog::Table;
-use crate::plan::{ChunkRange, tuple_filter};
-use crate::worker::{BatchSender, Piece};
+use crate::db::ranges::{key_filter, tuple_filter};
+use crate::db::source::{BatchSender, ChunkReader, Piece};
+use crate::plan::ChunkRange;
 
 /// The query that reads one chunk, columns in table order, rows in primary
 /// key order when the table splits on (the first column of) its key.
@@ -25,7 +27,7 @@ pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<Stri
     Ok(match integer_key(table) {
         Some(key) => {
             let order: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
-            let filter = range.key_filter(&quote_ident(key))?;
+            let filter = key_filter(range, &quote_ident(key))?;
             format!("SELECT {} FROM {from}{filter} ORDER BY {}", columns.join(", "), order.join(", "))
         }
         None => {
@@ -35,7 +37,7 @@ pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<Stri
                     let bound = |i: Option<usize>| i.and_then(|i| table.key_bounds.get(i)).map(Vec::as_slice);
                     tuple_filter(&key, bound(start), bound(end))
                 }
-                other => other.key_filter("")?,
+                other => key_filter(other, "")?,
             };
             let order = if key.is_empty() { String::new() } else { format!(" ORDER BY {}", key.join(", ")) };
             format!("SELECT {} FROM {from}{filter}{order}", columns.join(", "))
@@ -43,8 +45,37 @@ pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<Stri
     })
 }
 
+/// A worker's connection inside its consistent snapshot.
+pub struct MyReader {
+    conn: MySqlConnection,
+}
+
+impl MyReader {
+    /// A reader on `conn`, inside the dump's snapshot.
+    pub fn new(conn: MySqlConnection) -> Self {
+        MyReader { conn }
+    }
+}
+
+impl ChunkReader for MyReader {
+    fn read<'a>(
+        &'a mut self,
+        table: &'a Table,
+        range: ChunkRange,
+        out: &'a Sender<Piece>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(send_chunk(&mut self.conn, table, range, out))
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = sqlx::Connection::close(self.conn).await;
+        })
+    }
+}
+
 /// Streams one chunk as batches to the chunk's writer, then `End`.
-pub async fn send_chunk(
+async fn send_chunk(
     conn: &mut MySqlConnection,
     table: &Table,
     range: ChunkRange,

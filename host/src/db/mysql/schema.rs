@@ -6,7 +6,6 @@
 //! character set it was created with, as mysqldump does.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::Context;
 use sqlx::Row;
@@ -14,21 +13,20 @@ use sqlx::mysql::{MySqlConnection, MySqlRow};
 
 use super::{quote_ident, quote_literal};
 use crate::catalog::Catalog;
+use crate::db::source::SchemaScripts;
 use crate::select::Selection;
 
 /// What restore sets again after the objects' own settings.
 pub const RESET_SESSION: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', \
     character_set_client = utf8mb4, collation_connection = utf8mb4_general_ci, time_zone = '+00:00';\n";
 
-/// Writes `pre` and `post` for the catalog's tables (and, when the whole
+/// The pre-data and post-data scripts for the catalog's tables (and, when the whole
 /// database is dumped, its views, routines and events).
 pub async fn dump(
     conn: &mut MySqlConnection,
     catalog: &Catalog,
     selection: &Selection,
-    pre: &Path,
-    post: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SchemaScripts> {
     let mut pre_sql =
         String::from("-- sluice: MySQL schema, pre-data (sequences, tables)\nSET foreign_key_checks = 0;\n");
     let mut indexes = String::new();
@@ -106,9 +104,7 @@ pub async fn dump(
         }
     }
     post_sql.push_str(RESET_SESSION);
-    std::fs::write(pre, pre_sql).with_context(|| format!("cannot write {}", pre.display()))?;
-    std::fs::write(post, post_sql).with_context(|| format!("cannot write {}", post.display()))?;
-    Ok(())
+    Ok(SchemaScripts { pre: pre_sql, post: post_sql })
 }
 
 fn catalog_schema(catalog: &Catalog) -> String {

@@ -31,37 +31,7 @@ use sqlx::{Connection, Executor, Row};
 
 use super::connect;
 use crate::db::DbUrl;
-
-/// How the workers' snapshots are aligned (`--lock-mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    /// `backup-stage` on MariaDB ≥ 10.4, else `ftwrl`.
-    Auto,
-    /// MariaDB's BACKUP STAGE.
-    BackupStage,
-    /// FLUSH TABLES WITH READ LOCK.
-    Ftwrl,
-    /// LOCK TABLES … READ on every base table of the database.
-    LockTables,
-    /// No lock: positions compared before and after.
-    NoneValidate,
-}
-
-impl LockMode {
-    /// Parses a `--lock-mode` value.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        Ok(match text {
-            "auto" => LockMode::Auto,
-            "backup-stage" => LockMode::BackupStage,
-            "ftwrl" => LockMode::Ftwrl,
-            "lock-tables" => LockMode::LockTables,
-            "none-validate" => LockMode::NoneValidate,
-            other => {
-                bail!("unknown lock mode '{other}' (expected auto, backup-stage, ftwrl, lock-tables or none-validate)")
-            }
-        })
-    }
-}
+use crate::db::source::LockMode;
 
 /// Worker connections inside one consistent snapshot, and where it is.
 pub struct Snapshot {

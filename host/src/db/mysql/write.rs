@@ -78,7 +78,7 @@ pub async fn count_rows(conn: &mut MySqlConnection, table: &str) -> anyhow::Resu
 /// (which read a binary string as their packed bytes).
 pub async fn non_utf8_columns(
     conn: &mut MySqlConnection,
-    tables: &[std::sync::Arc<crate::manifest::TableEntry>],
+    tables: &[crate::catalog::Table],
 ) -> anyhow::Result<HashMap<String, Vec<bool>>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \

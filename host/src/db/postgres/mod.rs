@@ -4,6 +4,8 @@ pub mod catalog;
 pub mod read;
 pub mod schema;
 pub mod snapshot;
+pub mod source;
+pub mod target;
 pub mod types;
 pub mod write;
 

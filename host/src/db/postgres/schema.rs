@@ -5,7 +5,6 @@
 //! is the reference every tool agrees with, and reimplementing it would be a
 //! second, worse pg_dump.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
@@ -33,20 +32,17 @@ impl Section {
     }
 }
 
-/// Runs pg_dump for `section` on `snapshot` into `out` (written as
-/// `out.partial`, renamed when pg_dump succeeded).
-pub async fn dump(url: &DbUrl, snapshot: &str, section: Section, catalog: &Catalog, out: &Path) -> anyhow::Result<()> {
+/// Runs pg_dump for `section` on `snapshot`; returns the script it printed.
+pub async fn dump(url: &DbUrl, snapshot: &str, section: Section, catalog: &Catalog) -> anyhow::Result<String> {
     let program = std::env::var("SLUICE_PG_DUMP").unwrap_or_else(|_| "pg_dump".to_owned());
-    let partial = out.with_extension("sql.partial");
     let mut command = tokio::process::Command::new(&program);
     command
         .arg(format!("--snapshot={snapshot}"))
         .arg(section.flag())
         .arg("--no-password")
-        .arg(format!("--file={}", partial.display()))
         .args(table_filters(catalog))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     connection_env(&mut command, url);
     let output = match command.output().await {
@@ -61,8 +57,8 @@ pub async fn dump(url: &DbUrl, snapshot: &str, section: Section, catalog: &Catal
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no message");
         bail!("{program} {} failed ({}): {first}", section.flag(), output.status);
     }
-    std::fs::rename(&partial, out).with_context(|| format!("cannot rename {}", partial.display()))?;
-    Ok(())
+    String::from_utf8(output.stdout)
+        .map_err(|_| anyhow::anyhow!("{program} {} printed a script that is not UTF-8", section.flag()))
 }
 
 /// `--table` for each selected table when include globs were given, else

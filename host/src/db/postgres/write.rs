@@ -1,71 +1,15 @@
-//! Loading rows and restoring objects: COPY text from batches, the
-//! `COPY … FROM STDIN` statement, the empty-target check, `--clean`,
+//! Loading rows and restoring objects: the `COPY … FROM STDIN` statement, the empty-target check, `--clean`,
 //! sequence values and row counts.
 
 use anyhow::Context;
 use sqlx::postgres::PgConnection;
 
 use super::{qualified, quote_ident, quote_literal};
-use crate::catalog::Sequence;
-use crate::cli::Format;
-use crate::manifest::TableEntry;
-
-/// Appends `batch` as PostgreSQL COPY text; `binary` marks bytea columns,
-/// whose raw bytes are written in bytea hex form.
-pub fn encode_copy_text(batch: &crate::batch::Batch, binary: &[bool], out: &mut Vec<u8>) {
-    out.reserve(batch.data_bytes() + batch.rows as usize * (batch.columns.len() + 1));
-    for row in 0..batch.rows as usize {
-        for (i, column) in batch.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(b'\t');
-            }
-            match column.value(row) {
-                None => out.extend_from_slice(b"\\N"),
-                Some(bytes) if binary[i] => {
-                    out.extend_from_slice(b"\\\\x");
-                    let start = out.len();
-                    out.resize(start + bytes.len() * 2, 0);
-                    hex::encode_to_slice(bytes, &mut out[start..]).expect("room for two digits per byte");
-                }
-                Some(bytes) => escape_into(bytes, out),
-            }
-        }
-        out.push(b'\n');
-    }
-}
-
-/// Bytes COPY text escapes: the backslash and the controls `\b` to `\r`.
-fn needs_escape(b: u8) -> bool {
-    (b == b'\\') | (0x08..=0x0d).contains(&b)
-}
-
-fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
-    // Most values need no escape: one vectorised scan, then one copy.
-    if crate::db::sql_text::plain_run(bytes, needs_escape) == bytes.len() {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x0b => b"\\v",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escaped);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-}
+use crate::catalog::{Sequence, Table};
+use crate::format::Format;
 
 /// `COPY "s"."t" (cols) FROM STDIN`, in the file's format.
-pub fn copy_in_statement(table: &TableEntry, format: Format) -> String {
+pub fn copy_in_statement(table: &Table, format: Format) -> String {
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let list = if columns.is_empty() { String::new() } else { format!(" ({})", columns.join(", ")) };
     let options = match format {

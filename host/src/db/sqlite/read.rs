@@ -3,7 +3,11 @@
 //! round-trip text (`r`), text as its bytes (`t`), blobs as raw bytes (`b`).
 
 use anyhow::Context;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteValueRef};
 use sqlx::{Decode, Row, TypeInfo, ValueRef};
 use tokio::sync::mpsc::Sender;
@@ -12,8 +16,8 @@ use super::catalog::Layout;
 use super::quote_ident;
 use crate::batch::ColumnData;
 use crate::catalog::Table;
+use crate::db::source::{BatchSender, ChunkReader, Piece};
 use crate::plan::ChunkRange;
-use crate::worker::{BatchSender, Piece};
 
 /// The query that reads one chunk, columns in table order, rows in rowid
 /// (or, WITHOUT ROWID, primary-key) order.
@@ -22,14 +26,52 @@ pub fn select_statement(table: &Table, layout: &Layout, range: ChunkRange) -> an
     let from = quote_ident(&table.name);
     Ok(match layout.rowid {
         Some(rowid) => {
-            format!("SELECT {} FROM {from}{} ORDER BY {rowid}", columns.join(", "), range.key_filter(rowid)?)
+            format!(
+                "SELECT {} FROM {from}{} ORDER BY {rowid}",
+                columns.join(", "),
+                crate::db::ranges::key_filter(range, rowid)?
+            )
         }
         None => format!("SELECT {} FROM {from}", columns.join(", ")),
     })
 }
 
+/// A worker's connection inside the shared read snapshot, with the rowid
+/// layout of every table (by name).
+pub struct LiteReader {
+    conn: SqliteConnection,
+    layouts: Arc<HashMap<String, Layout>>,
+}
+
+impl LiteReader {
+    /// A reader on `conn`, inside its read transaction.
+    pub fn new(conn: SqliteConnection, layouts: Arc<HashMap<String, Layout>>) -> Self {
+        LiteReader { conn, layouts }
+    }
+}
+
+impl ChunkReader for LiteReader {
+    fn read<'a>(
+        &'a mut self,
+        table: &'a Table,
+        range: ChunkRange,
+        out: &'a Sender<Piece>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let layout = self.layouts.get(&table.name).cloned().unwrap_or(Layout { rowid: None });
+            send_chunk(&mut self.conn, table, &layout, range, out).await
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = super::snapshot::release(self.conn).await;
+        })
+    }
+}
+
 /// Streams one chunk as batches to the chunk's writer, then `End`.
-pub async fn send_chunk(
+async fn send_chunk(
     conn: &mut SqliteConnection,
     table: &Table,
     layout: &Layout,

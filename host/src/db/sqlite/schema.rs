@@ -2,24 +2,21 @@
 //! snapshot: tables in pre-data; indexes, triggers and views in post-data so
 //! rows load before indexes are built and before triggers could fire.
 
-use std::path::Path;
-
 use anyhow::Context;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::catalog::SCHEMA;
 use crate::catalog::Catalog;
+use crate::db::source::SchemaScripts;
 use crate::select::Selection;
 
-/// Writes `pre` and `post`, creation order kept (`sqlite_schema` rowid).
+/// The pre-data and post-data scripts, creation order kept (`sqlite_schema` rowid).
 pub async fn dump(
     conn: &mut SqliteConnection,
     catalog: &Catalog,
     selection: &Selection,
-    pre: &Path,
-    post: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SchemaScripts> {
     let objects = sqlx::query(
         "SELECT type, name, tbl_name, sql FROM sqlite_schema \
          WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
@@ -53,7 +50,5 @@ pub async fn dump(
             _ => {}
         }
     }
-    std::fs::write(pre, pre_sql).with_context(|| format!("cannot write {}", pre.display()))?;
-    std::fs::write(post, post_sql).with_context(|| format!("cannot write {}", post.display()))?;
-    Ok(())
+    Ok(SchemaScripts { pre: pre_sql, post: post_sql })
 }

@@ -177,7 +177,7 @@ fn push_text(text: &[u8], out: &mut Vec<u8>) {
 /// Length of the leading run of `text` without a byte that may need an
 /// escape (`\`, `'`, or a byte up to 0x1a).
 fn plain_run(text: &[u8]) -> usize {
-    crate::db::sql_text::plain_run(text, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a))
+    super::sql_text::plain_run(text, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a))
 }
 
 /// Whether `text` is a SQL numeric literal: `-`? digits, `.` digits, and an

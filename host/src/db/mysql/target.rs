@@ -1,0 +1,147 @@
+//! The MySQL/MariaDB target: schema scripts on one connection; data files
+//! on one connection per worker, by `LOAD DATA LOCAL INFILE` when the
+//! server allows it (rows counted by the server), else as the dump's own
+//! INSERT statements (rows counted after the load).
+
+use std::sync::Arc;
+
+use futures_util::future::{BoxFuture, LocalBoxFuture};
+use sqlx::mysql::MySqlConnection;
+use tokio::sync::mpsc::Receiver;
+
+use super::load::{LoadDataLoader, connect_loader};
+use super::schema::RESET_SESSION;
+use super::{connect, write};
+use crate::catalog::{Sequence, Table};
+use crate::db::source::Piece;
+use crate::db::statements::{self, SqlConnection};
+use crate::db::target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
+use crate::db::{DbUrl, Engine};
+use crate::format::Framing;
+
+/// A MySQL or MariaDB database to restore into.
+pub struct MyTarget {
+    url: DbUrl,
+    options: TargetOptions,
+    conn: Option<MySqlConnection>,
+}
+
+impl MyTarget {
+    /// Connects.
+    pub async fn open(url: &DbUrl, options: &TargetOptions) -> anyhow::Result<Self> {
+        Ok(MyTarget { url: url.clone(), options: *options, conn: Some(connect(url).await?) })
+    }
+
+    fn conn(&mut self) -> anyhow::Result<&mut MySqlConnection> {
+        self.conn.as_mut().ok_or_else(|| anyhow::anyhow!("the MySQL target is closed"))
+    }
+
+    /// Whether files load by LOAD DATA (`--mysql-load`, `@@local_infile`).
+    async fn load_data(&mut self) -> anyhow::Result<bool> {
+        Ok(match self.options.mysql_load {
+            MysqlLoad::LoadData => true,
+            MysqlLoad::Insert => false,
+            MysqlLoad::Auto => {
+                let on: i64 = sqlx::query_scalar("SELECT @@local_infile + 0").fetch_one(self.conn()?).await?;
+                on == 1
+            }
+        })
+    }
+}
+
+impl Target for MyTarget {
+    fn engine(&self) -> Engine {
+        Engine::Mysql
+    }
+
+    fn first_user_object(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Option<String>>> {
+        Box::pin(async move { write::first_user_object(self.conn()?).await })
+    }
+
+    fn clean(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { write::clean(self.conn()?).await })
+    }
+
+    fn apply_schema<'a>(&'a mut self, script: &'a str, name: &'a str) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { write::apply(self.conn()?, script, name).await })
+    }
+
+    fn loaders<'a>(&'a mut self, n: usize, tables: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Loaders>> {
+        Box::pin(async move {
+            let mut loaders: Vec<Box<dyn Loader>> = Vec::with_capacity(n);
+            let mut binlog_kept = false;
+            if self.load_data().await? {
+                let convert = Arc::new(write::non_utf8_columns(self.conn()?, tables).await?);
+                for _ in 0..n.max(1) {
+                    let (conn, kept) = connect_loader(&self.url, self.options.enable_binlog).await?;
+                    binlog_kept |= kept;
+                    loaders.push(Box::new(LoadDataLoader::new(conn, convert.clone())));
+                }
+            } else {
+                tracing::info!("Loading by INSERT (--mysql-load insert, or the server has local_infile off).");
+                for _ in 0..n.max(1) {
+                    let mut conn = connect(&self.url).await?;
+                    sqlx::raw_sql(write::LOAD_SETTINGS).execute(&mut conn).await?;
+                    if !self.options.enable_binlog && !write::skip_binlog(&mut conn).await {
+                        binlog_kept = true;
+                    }
+                    loaders.push(Box::new(InsertLoader { conn }));
+                }
+            }
+            if binlog_kept {
+                eprintln!(
+                    "warning: no privilege to turn the binary log off for the load (SET sql_log_bin); rows are logged"
+                );
+            }
+            Ok(Loaders { loaders, in_dump_order: false })
+        })
+    }
+
+    fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(async move { write::count_rows(self.conn()?, &table.name).await })
+    }
+
+    fn finish<'a>(&'a mut self, _: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        // MySQL sequences are objects of the schema scripts, values included.
+        Box::pin(async move {
+            write::apply(self.conn()?, RESET_SESSION, "resetting the session").await?;
+            if let Some(conn) = self.conn.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// One worker's connection running the dump's INSERT statements.
+struct InsertLoader {
+    conn: MySqlConnection,
+}
+
+impl SqlConnection for MySqlConnection {
+    fn run<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::Executor::execute(&mut *self, sql).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Loader for InsertLoader {
+    fn framing(&self, _: &Table) -> Framing {
+        Framing::Statements { backslash_escapes: true }
+    }
+
+    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            statements::load_file(&mut self.conn, "START TRANSACTION", pieces).await?;
+            Ok(None)
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = sqlx::Connection::close(self.conn).await;
+        })
+    }
+}

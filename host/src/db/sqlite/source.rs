@@ -1,0 +1,98 @@
+//! The SQLite source: reader connections whose read transactions began
+//! under one write lock; the first reads the catalog and the schema.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::LocalBoxFuture;
+use sqlx::sqlite::SqliteConnection;
+
+use super::catalog::{self, Layout};
+use super::read::LiteReader;
+use super::schema;
+use super::snapshot::{self, Snapshot};
+use crate::catalog::Catalog;
+use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::{DbUrl, Engine};
+use crate::select::Selection;
+
+/// Connections on one read snapshot.
+pub struct LiteSource {
+    coordinator: SqliteConnection,
+    spare: Vec<SqliteConnection>,
+    journal_mode: String,
+    layouts: Arc<HashMap<String, Layout>>,
+    selection: Selection,
+    readers: usize,
+}
+
+impl LiteSource {
+    /// Opens `options.jobs` reader connections plus the coordinator on one
+    /// snapshot.
+    pub async fn open(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Self> {
+        let snapshot = Snapshot::take(url, options.jobs.max(1) + 1).await?;
+        let mut connections = snapshot.readers;
+        let coordinator = connections.remove(0);
+        Ok(LiteSource {
+            coordinator,
+            spare: connections,
+            journal_mode: snapshot.journal_mode,
+            layouts: Arc::default(),
+            selection: Selection::default(),
+            readers: 0,
+        })
+    }
+}
+
+impl Source for LiteSource {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn catalog<'a>(&'a mut self, selection: &'a Selection, _: u64) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
+        Box::pin(async move {
+            self.selection = selection.clone();
+            let (catalog, layouts) = catalog::load(&mut self.coordinator, selection).await?;
+            self.layouts =
+                Arc::new(catalog.tables.iter().map(|t| t.name.clone()).zip(layouts).collect::<HashMap<_, _>>());
+            Ok(catalog)
+        })
+    }
+
+    fn readers(&mut self, n: usize) -> LocalBoxFuture<'_, anyhow::Result<Vec<Box<dyn ChunkReader>>>> {
+        Box::pin(async move {
+            let n = n.max(1).min(self.spare.len());
+            self.readers = n;
+            let layouts = self.layouts.clone();
+            let readers: Vec<Box<dyn ChunkReader>> = self
+                .spare
+                .drain(..n)
+                .map(|conn| Box::new(LiteReader::new(conn, layouts.clone())) as Box<dyn ChunkReader>)
+                .collect();
+            for conn in self.spare.drain(..) {
+                let _ = snapshot::release(conn).await;
+            }
+            Ok(readers)
+        })
+    }
+
+    fn schema<'a>(&'a mut self, catalog: &'a Catalog) -> LocalBoxFuture<'a, anyhow::Result<SchemaScripts>> {
+        Box::pin(async move { schema::dump(&mut self.coordinator, catalog, &self.selection).await })
+    }
+
+    fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>> {
+        Box::pin(async move {
+            let LiteSource { coordinator, spare, journal_mode, readers, .. } = *self;
+            for conn in spare.into_iter().chain([coordinator]) {
+                let _ = snapshot::release(conn).await;
+            }
+            Ok(SnapshotInfo {
+                id: None,
+                method: format!(
+                    "{} read transaction(s) begun under one write lock (journal_mode={journal_mode})",
+                    readers + 1
+                ),
+            })
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! The SQLite target: SQLite has one writer, so one loader connection runs
+//! every file's INSERT statements in a transaction of its own, in the
+//! dump's order (rows keep their order); the target's own connection runs
+//! the schema, the AUTOINCREMENT counters and the row counts.
+
+use futures_util::future::{BoxFuture, LocalBoxFuture};
+use sqlx::sqlite::SqliteConnection;
+use tokio::sync::mpsc::Receiver;
+
+use super::{connect, write};
+use crate::catalog::{Sequence, Table};
+use crate::db::source::Piece;
+use crate::db::statements::{self, SqlConnection};
+use crate::db::target::{LoadFile, Loader, Loaders, Target};
+use crate::db::{DbUrl, Engine};
+use crate::format::Framing;
+
+/// A SQLite database to restore into (created when missing).
+pub struct LiteTarget {
+    url: DbUrl,
+    conn: Option<SqliteConnection>,
+}
+
+impl LiteTarget {
+    /// Opens (or creates) the database file.
+    pub async fn open(url: &DbUrl) -> anyhow::Result<Self> {
+        let mut conn = connect(url, true).await?;
+        sqlx::raw_sql(write::LOAD_SETTINGS).execute(&mut conn).await?;
+        Ok(LiteTarget { url: url.clone(), conn: Some(conn) })
+    }
+
+    fn conn(&mut self) -> anyhow::Result<&mut SqliteConnection> {
+        self.conn.as_mut().ok_or_else(|| anyhow::anyhow!("the SQLite target is closed"))
+    }
+}
+
+impl Target for LiteTarget {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn first_user_object(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Option<String>>> {
+        Box::pin(async move { write::first_user_object(self.conn()?).await })
+    }
+
+    fn clean(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { write::clean(self.conn()?).await })
+    }
+
+    fn apply_schema<'a>(&'a mut self, script: &'a str, name: &'a str) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { write::execute_in_transaction(self.conn()?, script, name).await })
+    }
+
+    fn loaders<'a>(&'a mut self, _: usize, _: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Loaders>> {
+        Box::pin(async move {
+            let mut conn = connect(&self.url, true).await?;
+            sqlx::raw_sql(write::LOAD_SETTINGS).execute(&mut conn).await?;
+            Ok(Loaders { loaders: vec![Box::new(LiteLoader { conn }) as Box<dyn Loader>], in_dump_order: true })
+        })
+    }
+
+    fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(async move { write::count_rows(self.conn()?, &table.name).await })
+    }
+
+    fn finish<'a>(&'a mut self, sequences: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            write::set_sequences(self.conn()?, sequences).await?;
+            if let Some(conn) = self.conn.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The one writer connection.
+struct LiteLoader {
+    conn: SqliteConnection,
+}
+
+impl SqlConnection for SqliteConnection {
+    fn run<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::Executor::execute(&mut *self, sql).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Loader for LiteLoader {
+    fn framing(&self, _: &Table) -> Framing {
+        Framing::Statements { backslash_escapes: false }
+    }
+
+    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            statements::load_file(&mut self.conn, "BEGIN", pieces).await?;
+            Ok(None)
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = sqlx::Connection::close(self.conn).await;
+        })
+    }
+}

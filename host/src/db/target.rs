@@ -1,0 +1,109 @@
+//! The target seam: a database a dump is restored into ([`Target`]) and
+//! the worker connections that load its data files ([`Loader`]). Each
+//! engine implements both in `db/<engine>/target.rs`; `restore` holds them
+//! as trait objects and never names an engine.
+
+use futures_util::future::{BoxFuture, LocalBoxFuture};
+use tokio::sync::mpsc::Receiver;
+
+use super::Engine;
+use super::source::Piece;
+use crate::catalog::{Sequence, Table};
+use crate::format::{Format, Framing};
+
+/// How a MySQL restore sends rows (`--mysql-load`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum MysqlLoad {
+    /// `load-data` when the server has `local_infile` on, else `insert`.
+    #[default]
+    Auto,
+    /// `LOAD DATA LOCAL INFILE`, the dump's INSERTs converted on the way.
+    LoadData,
+    /// The dump's INSERT statements as they are.
+    Insert,
+}
+
+/// What opening a target needs besides its URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TargetOptions {
+    /// MySQL: LOAD DATA or INSERT.
+    pub mysql_load: MysqlLoad,
+    /// MySQL: keep binary logging of the loaded rows.
+    pub enable_binlog: bool,
+}
+
+/// The loaders of a restore.
+pub struct Loaders {
+    /// One per worker connection.
+    pub loaders: Vec<Box<dyn Loader>>,
+    /// Whether files must load one after another in the dump's order
+    /// (tables in order, each table's chunks in order) instead of largest
+    /// first in parallel: a single-writer engine keeps its rows' order so.
+    pub in_dump_order: bool,
+}
+
+/// A restore target database, opened by [`super::open_target`].
+///
+/// The contract, in call order: [`Target::first_user_object`] (and
+/// [`Target::clean`] when the user asked for it), [`Target::apply_schema`]
+/// for the pre-data script, [`Target::loaders`] once, the loads,
+/// `apply_schema` for the post-data script, [`Target::count_rows`] for the
+/// tables no loader counted, and [`Target::finish`] last. Like
+/// [`super::Source`], its futures run on the orchestrating task (not
+/// `Send`); the loaders' run on the pool's tasks (`Send`).
+pub trait Target: Send {
+    /// The engine, to refuse a dump of another one.
+    fn engine(&self) -> Engine;
+
+    /// The first user object in the target, if any (`table x`).
+    fn first_user_object(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Option<String>>>;
+
+    /// Drops every user object (`--clean`).
+    fn clean(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>>;
+
+    /// Runs a schema script of the dump; `name` names it in errors.
+    fn apply_schema<'a>(&'a mut self, script: &'a str, name: &'a str) -> LocalBoxFuture<'a, anyhow::Result<()>>;
+
+    /// `n` (at least one) loader connections for `tables`; it may return
+    /// fewer (a single-writer engine returns one).
+    fn loaders<'a>(&'a mut self, n: usize, tables: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Loaders>>;
+
+    /// The rows of `table` now in the target.
+    fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>>;
+
+    /// Sets the sequences the dump recorded, resets the session, closes.
+    fn finish<'a>(&'a mut self, sequences: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// One data file to load.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadFile<'a> {
+    /// Its table, with the columns the file holds.
+    pub table: &'a Table,
+    /// What the bytes sent are in: the dump's format, or COPY text when a
+    /// formatter component parsed the file.
+    pub format: Format,
+    /// The rows the manifest says it holds.
+    pub rows: u64,
+}
+
+/// One worker's loading connection.
+pub trait Loader: Send {
+    /// How this loader wants a file of `table` handed to it.
+    fn framing(&self, table: &Table) -> Framing;
+
+    /// Loads one file from `pieces`, framed as [`Loader::framing`] said, in
+    /// one transaction that commits only on [`Piece::End`]: a channel that
+    /// closes without it (a file that failed its checksum or could not be
+    /// decoded) leaves nothing of the file behind. Returns the rows the
+    /// server counted, when it counts them (COPY, LOAD DATA); a loader that
+    /// counts fails before committing when they differ from `file.rows`.
+    fn load<'a>(
+        &'a mut self,
+        file: LoadFile<'a>,
+        pieces: Receiver<Piece>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<u64>>>;
+
+    /// Ends the session politely.
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
+}

@@ -1,0 +1,184 @@
+//! The directory store: an object is a file under the dump directory.
+//! Bytes go to `<name>.partial` and the file is renamed to its final name
+//! only once whole and synced, so a file without `.partial` is always
+//! complete; an abandoned part removes its `.partial` file.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::{Part, Store, check_key, naming};
+
+/// A dump directory.
+pub struct DirStore {
+    root: PathBuf,
+    location: String,
+}
+
+impl DirStore {
+    /// The directory `location` (created by [`Store::begin_dump`]).
+    pub fn new(location: &str) -> Self {
+        DirStore { root: PathBuf::from(location), location: location.to_owned() }
+    }
+
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn context(&self, what: &str, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("cannot {what} {}: {e}", self.location))
+    }
+}
+
+impl Store for DirStore {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn begin_dump(&self) -> io::Result<()> {
+        if self.root.exists() {
+            let mut entries = fs::read_dir(&self.root).map_err(|e| self.context("read output directory", e))?;
+            if entries.next().is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("output directory {} is not empty: dump into a new or empty directory", self.location),
+                ));
+            }
+        }
+        for sub in [naming::DATA_PREFIX, "schema/"] {
+            let dir = self.root.join(sub.trim_end_matches('/'));
+            fs::create_dir_all(&dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Ok(())
+    }
+
+    fn create(&self, key: &str) -> io::Result<Box<dyn Part>> {
+        let target = self.path(key)?;
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut partial = target.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = File::create(&partial)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", partial.display())))?;
+        Ok(Box::new(FilePart { out: Some(BufWriter::with_capacity(1 << 20, file)), partial, target }))
+    }
+
+    fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
+        let path = self.path(key)?;
+        let file =
+            File::open(&path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+        Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+    }
+
+    fn exists(&self, key: &str) -> io::Result<bool> {
+        Ok(self.path(key)?.is_file())
+    }
+
+    fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        if self.root.is_dir() {
+            walk(&self.root, "", &mut keys)?;
+        }
+        keys.retain(|k| k.starts_with(prefix) && !k.ends_with(".partial"));
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        match fs::remove_file(self.path(key)?) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, keys: &mut Vec<String>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() {
+            walk(&entry.path(), &format!("{prefix}{name}/"), keys)?;
+        } else {
+            keys.push(format!("{prefix}{name}"));
+        }
+    }
+    Ok(())
+}
+
+/// A file being written as `<name>.partial`.
+struct FilePart {
+    out: Option<BufWriter<File>>,
+    partial: PathBuf,
+    target: PathBuf,
+}
+
+impl Write for FilePart {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.as_mut().expect("open until commit").write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.as_mut().expect("open until commit").flush()
+    }
+}
+
+impl Part for FilePart {
+    fn commit(mut self: Box<Self>) -> io::Result<()> {
+        let out = self.out.take().expect("committed once");
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.partial, &self.target)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot commit {}: {e}", self.target.display())))
+    }
+}
+
+impl Drop for FilePart {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            // Abandoned: what was written is not a whole object.
+            let _ = fs::remove_file(&self.partial);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Hashed;
+
+    #[test]
+    fn an_object_is_partial_until_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path().to_str().expect("utf-8"));
+        store.begin_dump().expect("begin");
+        let mut part = Hashed::new("data/t.copy", store.create("data/t.copy").expect("create"));
+        part.write_all(b"hello").expect("write");
+        part.flush().expect("flush");
+        assert!(!store.exists("data/t.copy").expect("exists"));
+        assert!(dir.path().join("data/t.copy.partial").exists());
+        assert!(store.list("data/").expect("list").is_empty());
+        let written = part.commit().expect("commit");
+        assert!(store.exists("data/t.copy").expect("exists") && !dir.path().join("data/t.copy.partial").exists());
+        assert_eq!((written.bytes, written.key.as_str()), (5, "data/t.copy"));
+        assert_eq!(store.get("data/t.copy").expect("get"), Some(b"hello".to_vec()));
+        assert_eq!(store.list("data/").expect("list"), vec!["data/t.copy".to_owned()]);
+    }
+
+    #[test]
+    fn an_abandoned_part_leaves_nothing_and_a_used_directory_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path().to_str().expect("utf-8"));
+        store.begin_dump().expect("begin");
+        let mut part = store.create("data/t.copy").expect("create");
+        part.write_all(b"half").expect("write");
+        drop(part);
+        assert!(!dir.path().join("data/t.copy.partial").exists());
+        let refused = store.begin_dump().expect_err("not empty").to_string();
+        assert!(refused.contains("is not empty"), "{refused}");
+    }
+}
