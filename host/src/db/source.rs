@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::mpsc::Sender;
 
-use super::Engine;
+use super::url::Engine;
 use crate::batch::{Batch, ColumnData};
 use crate::catalog::{Catalog, Table};
 use crate::plan::ChunkRange;

@@ -6,8 +6,8 @@
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::mpsc::Receiver;
 
-use super::Engine;
 use super::source::Piece;
+use super::url::Engine;
 use crate::catalog::{Sequence, Table};
 use crate::format::{Format, Framing};
 

@@ -7,7 +7,8 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Part, Store, check_key, naming};
+use super::contract::{Part, Store, check_key};
+use super::naming;
 
 /// A dump directory.
 pub struct DirStore {
@@ -149,7 +150,7 @@ impl Drop for FilePart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Hashed;
+    use crate::store::hash::Hashed;
 
     #[test]
     fn an_object_is_partial_until_committed() {

@@ -7,18 +7,7 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-use super::{Part, Store};
-
-/// What a committed object holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// Its key.
-    pub key: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// Hex SHA-256 of the contents.
-    pub sha256: String,
-}
+use super::contract::{Part, Store, Written};
 
 /// A part that hashes and counts what is written to it.
 pub struct Hashed {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Cursor, Read, Write};
 use std::sync::{Arc, Mutex};
 
-use super::{Part, Store, check_key};
+use super::contract::{Part, Store, check_key};
 
 /// Objects in a map; parts appear only when committed.
 #[derive(Default, Clone)]

@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 
 use super::{SESSION_SETTINGS, quote_ident};
 use crate::catalog::{Column, Table};
-use crate::db::DbUrl;
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader};
+use crate::db::url::DbUrl;
 use crate::format::Framing;
 
 /// A loading connection (mysql_async, which offers LOCAL INFILE) with the

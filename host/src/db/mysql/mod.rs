@@ -18,7 +18,7 @@ use anyhow::Context;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{ConnectOptions, Executor};
 
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// Session settings every sluice connection uses: UTF-8 on the wire (each
 /// column's own charset is converted by the server both ways), UTC for

@@ -30,8 +30,8 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor, Row};
 
 use super::connect;
-use crate::db::DbUrl;
 use crate::db::source::LockMode;
+use crate::db::url::DbUrl;
 
 /// Worker connections inside one consistent snapshot, and where it is.
 pub struct Snapshot {

@@ -10,7 +10,7 @@ use super::snapshot::Snapshot;
 use super::{catalog, schema};
 use crate::catalog::Catalog;
 use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceOptions};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
 /// Connections inside one aligned snapshot.

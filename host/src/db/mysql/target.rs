@@ -16,7 +16,7 @@ use crate::catalog::{Sequence, Table};
 use crate::db::source::Piece;
 use crate::db::statements::{self, SqlConnection};
 use crate::db::target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::format::Framing;
 
 /// A MySQL or MariaDB database to restore into.

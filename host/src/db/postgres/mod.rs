@@ -15,7 +15,7 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Executor};
 
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// Session settings every sluice connection uses, so text forms are stable
 /// between dump and restore (the same ones pg_dump sets).

@@ -12,7 +12,7 @@ use sqlx::postgres::PgConnection;
 
 use super::quote_ident;
 use crate::catalog::Catalog;
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// A pg_dump section.
 #[derive(Debug, Clone, Copy)]

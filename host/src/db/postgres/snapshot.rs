@@ -7,7 +7,7 @@ use sqlx::postgres::PgConnection;
 
 use super::{connect, qualified};
 use crate::catalog::Table;
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// The coordinator's transaction, which owns the exported snapshot.
 ///

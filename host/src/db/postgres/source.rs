@@ -8,7 +8,7 @@ use super::snapshot::Coordinator;
 use super::{catalog, schema};
 use crate::catalog::Catalog;
 use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
 /// One exported snapshot, held by the coordinator's transaction.

@@ -10,7 +10,7 @@ use super::{connect, schema, write};
 use crate::catalog::{Sequence, Table};
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader, Loaders, Target};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::format::Framing;
 
 /// A PostgreSQL database to restore into.

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// How long a connection waits on a lock another connection holds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);

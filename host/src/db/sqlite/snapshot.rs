@@ -15,7 +15,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
 
 use super::connect;
-use crate::db::DbUrl;
+use crate::db::url::DbUrl;
 
 /// Reader connections, each inside a read transaction that started while
 /// no writer could commit.

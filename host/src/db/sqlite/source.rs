@@ -13,7 +13,7 @@ use super::schema;
 use super::snapshot::{self, Snapshot};
 use crate::catalog::Catalog;
 use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceOptions};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
 /// Connections on one read snapshot.

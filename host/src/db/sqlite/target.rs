@@ -12,7 +12,7 @@ use crate::catalog::{Sequence, Table};
 use crate::db::source::Piece;
 use crate::db::statements::{self, SqlConnection};
 use crate::db::target::{LoadFile, Loader, Loaders, Target};
-use crate::db::{DbUrl, Engine};
+use crate::db::url::{DbUrl, Engine};
 use crate::format::Framing;
 
 /// A SQLite database to restore into (created when missing).
