@@ -1,7 +1,7 @@
 //! Built-in components, compiled from `components/` by `host/build.rs` for
 //! wasm32-wasip2 and embedded in the binary.
 
-use super::World;
+use super::world::World;
 
 macro_rules! embedded {
     ($name:literal) => {

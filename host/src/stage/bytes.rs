@@ -8,8 +8,10 @@ use wasmtime::Store;
 
 use super::bindings::bytes::exports::sluice::pipeline::byte_transformer::Direction;
 use super::bindings::bytes::{ByteTransform, ByteTransformPre};
+use super::component::ComponentRef;
+use super::error::{StageError, reported, trap};
+use super::sandbox::Runtime;
 use super::sandbox::StoreData;
-use super::{ComponentRef, Runtime, StageError, reported, trap};
 use crate::format::Compression;
 
 /// One worker's instance of a byte-transform component.

@@ -5,9 +5,11 @@ use wasmtime::Store;
 
 use super::bindings::fmt::{Formatter, FormatterPre};
 use super::bindings::types;
+use super::component::ComponentRef;
+use super::error::{StageError, reported, trap};
 use super::row::{from_wit, to_wit};
+use super::sandbox::Runtime;
 use super::sandbox::StoreData;
-use super::{ComponentRef, Runtime, StageError, reported, trap};
 use crate::batch::Batch;
 
 /// One worker's instance of a formatter component.

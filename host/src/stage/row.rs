@@ -4,8 +4,10 @@ use wasmtime::Store;
 
 use super::bindings::row::{RowTransform, RowTransformPre};
 use super::bindings::types;
+use super::component::ComponentRef;
+use super::error::{StageError, reported, trap};
+use super::sandbox::Runtime;
 use super::sandbox::StoreData;
-use super::{ComponentRef, Runtime, StageError, reported, trap};
 use crate::batch::Batch;
 
 /// One worker's instance of a row-transform component.

@@ -13,7 +13,8 @@
 //! declare (`wasi:sockets`, `wasi:http`, any other import) has no innocent
 //! reason to be there: such a component is refused at load, with the list.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
@@ -21,8 +22,10 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 
 use super::bindings::row::sluice::pipeline::keyed::Host;
 use super::cache::CompileCache;
+use super::component::ComponentRef;
+use super::error::StageError;
 use super::keyed::MaskKey;
-use super::{Compiled, ComponentRef, StageError, World};
+use super::world::World;
 
 /// How often the epoch advances: the granularity of the CPU limit.
 const EPOCH_TICK: Duration = Duration::from_millis(50);
@@ -267,6 +270,12 @@ impl Runtime {
     pub fn world_name(world: World) -> &'static str {
         world.wit_name()
     }
+}
+
+/// Compiled components of one run, keyed by SHA-256.
+#[derive(Default)]
+pub(crate) struct Compiled {
+    map: Mutex<HashMap<(String, World), Arc<Loaded>>>,
 }
 
 /// The `keyed` import, linked only into row transforms: the key stays in
