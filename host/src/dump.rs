@@ -253,3 +253,94 @@ fn summary(manifest: &Manifest, elapsed: std::time::Duration) {
         rows as f64 / secs
     );
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::db::memory::{MemorySource, table};
+    use crate::db::{DbUrl, LockMode};
+    use crate::format::{Compression, Format, StagesMode};
+    use crate::progress::ProgressMode;
+    use crate::select::Selection;
+    use crate::stage::Limits;
+    use crate::store::memory::MemoryStore;
+    use crate::store::naming::MANIFEST;
+
+    /// A dump of the fake source into a memory store, COPY text uncompressed.
+    pub(crate) fn job(chunk_bytes: u64) -> DumpJob {
+        DumpJob {
+            source: DbUrl::parse("postgres://memory/db").expect("url"),
+            out: "memory".into(),
+            jobs: 2,
+            format: Format::Copy,
+            compression: Compression::None,
+            selection: Selection::default(),
+            transforms: vec![],
+            progress: ProgressMode::None,
+            chunk_bytes,
+            stages: StagesMode::Auto,
+            limits: Limits::default(),
+            config: Config::default(),
+            key: None,
+            key_env: "SLUICE_MASK_KEY".into(),
+            json: false,
+            lock_mode: LockMode::Auto,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dump_commits_every_chunk_and_writes_the_manifest_after_the_snapshot_ends() {
+        let (film, film_rows) = table("film", 0..5000);
+        let source = MemorySource::new(vec![(film, film_rows.clone()), table("actor", 0..3)]);
+        let log = source.log.clone();
+        let store = MemoryStore::default();
+        execute(&job(16 << 10), Box::new(source), Arc::new(store.clone())).await.expect("dump");
+
+        let manifest = Manifest::load(&store).expect("manifest");
+        let film = manifest.tables.iter().find(|t| t.name == "film").expect("film");
+        assert!(film.chunks.len() > 1, "16 KiB chunks split the film table");
+        assert_eq!((film.rows, manifest.tables.iter().map(|t| t.rows).sum::<u64>()), (5000, 5003));
+        let mut joined = Vec::new();
+        for chunk in &film.chunks {
+            let bytes = store.get(&chunk.file).expect("get").expect("chunk file");
+            assert_eq!(bytes.len() as u64, chunk.bytes);
+            joined.extend(bytes);
+        }
+        assert_eq!(joined, film_rows, "the chunks hold the table's rows, in order, once");
+        assert_eq!(manifest.snapshot.id.as_deref(), Some("memory-1"));
+        assert_eq!(manifest.sequences.len(), 1);
+        let log = log.lock().expect("log").clone();
+        let finish = log.iter().position(|e| e == "finish").expect("finish");
+        assert_eq!(log.iter().filter(|e| *e == "reader closed").count(), 2);
+        assert!(
+            log[..finish].iter().filter(|e| *e == "reader closed").count() == 2
+                && log[..finish].contains(&"schema".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_fails_mid_chunk_leaves_no_committed_part_and_no_manifest() {
+        let mut source = MemorySource::new(vec![table("film", 0..5000), table("actor", 0..3)]);
+        source.fail = Some("film".into());
+        let store = MemoryStore::default();
+        let failure = execute(&job(1 << 20), Box::new(source), Arc::new(store.clone())).await.expect_err("fails");
+        assert_eq!(failure.exit_code(), 1);
+        let message = format!("{:#}", failure.error());
+        assert!(message.contains("table public.film chunk 0") && message.contains("connection reset"), "{message}");
+        assert!(!store.exists(MANIFEST).expect("exists"), "a failed dump wrote a manifest");
+        let film: Vec<String> = store.list("data/public.film").expect("list");
+        assert!(film.is_empty(), "the failed chunk was committed: {film:?}");
+        assert_eq!(store.open_parts(), 0, "a part was left open");
+    }
+
+    #[tokio::test]
+    async fn a_location_that_holds_a_dump_is_refused_before_any_data_is_read() {
+        let store = MemoryStore::default();
+        execute(&job(1 << 20), Box::new(MemorySource::new(vec![table("t", 0..2)])), Arc::new(store.clone()))
+            .await
+            .expect("first dump");
+        let refused = store.begin_dump().expect_err("not empty").to_string();
+        assert!(refused.contains("not empty"), "{refused}");
+    }
+}

@@ -345,3 +345,93 @@ impl<'a> Framer<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::memory::{MemorySource, MemoryTarget, table};
+    use crate::db::{DbUrl, TargetOptions};
+    use crate::format::StagesMode;
+    use crate::progress::ProgressMode;
+    use crate::select::Selection;
+    use crate::stage::Limits;
+    use crate::store::memory::MemoryStore;
+
+    fn job(clean: bool) -> RestoreJob {
+        RestoreJob {
+            dir: "memory".into(),
+            target: DbUrl::parse("postgres://memory/target").expect("url"),
+            jobs: 2,
+            selection: Selection::default(),
+            clean,
+            target_options: TargetOptions::default(),
+            progress: ProgressMode::None,
+            stages: StagesMode::Auto,
+            limits: Limits::default(),
+        }
+    }
+
+    /// A dump of two fake tables in a memory store, and its rows.
+    async fn dumped() -> (MemoryStore, Manifest, Vec<u8>) {
+        let (film, rows) = table("film", 0..3000);
+        let source = MemorySource::new(vec![(film, rows.clone()), table("actor", 0..3)]);
+        let store = MemoryStore::default();
+        let mut dump = crate::dump::tests::job(16 << 10);
+        dump.jobs = 3;
+        crate::dump::execute(&dump, Box::new(source), Arc::new(store.clone())).await.expect("dump");
+        let manifest = Manifest::load(&store).expect("manifest");
+        (store, manifest, rows)
+    }
+
+    fn sorted_rows(text: &[u8]) -> Vec<&[u8]> {
+        let mut rows: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn a_restore_loads_every_file_between_the_schema_scripts() {
+        let (store, manifest, rows) = dumped().await;
+        let target = MemoryTarget::default();
+        let (committed, log) = (target.committed.clone(), target.log.clone());
+        execute(&job(false), &manifest, Arc::new(store), Box::new(target)).await.expect("restore");
+        let committed = committed.lock().expect("lock");
+        assert_eq!(sorted_rows(&committed["film"]), sorted_rows(&rows));
+        assert_eq!(committed["actor"].iter().filter(|&&b| b == b'\n').count(), 3);
+        let log = log.lock().expect("log").clone();
+        assert_eq!(log, vec!["schema schema/pre-data.sql", "schema schema/post-data.sql", "finish with 1 sequences"]);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_file_is_never_committed() {
+        let (store, manifest, _) = dumped().await;
+        let film = manifest.tables.iter().find(|t| t.name == "film").expect("film");
+        let damaged = &film.chunks[1];
+        let mut bytes = store.get(&damaged.file).expect("get").expect("file");
+        bytes[3] ^= 1;
+        store.corrupt(&damaged.file, &bytes);
+        let target = MemoryTarget::default();
+        let committed = target.committed.clone();
+        let failure = execute(&job(false), &manifest, Arc::new(store), Box::new(target)).await.expect_err("fails");
+        let message = format!("{:#}", failure.error());
+        assert!(message.contains(&format!("{} does not match its size and SHA-256", damaged.file)), "{message}");
+        let committed = committed.lock().expect("lock");
+        let loaded = committed.get("film").map(|t| t.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0) as u64;
+        assert!(loaded <= film.rows - damaged.rows, "rows of the damaged file were committed");
+    }
+
+    #[tokio::test]
+    async fn a_target_that_is_not_empty_is_refused_unless_told_to_clean() {
+        let (store, manifest, _) = dumped().await;
+        let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
+        let failure =
+            execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target)).await.expect_err("refused");
+        assert_eq!(failure.exit_code(), 2);
+        assert!(failure.error().to_string().contains("is not empty (it has table t)"));
+
+        let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
+        let log = target.log.clone();
+        execute(&job(true), &manifest, Arc::new(store), Box::new(target)).await.expect("cleaned");
+        assert_eq!(log.lock().expect("log")[0], "clean");
+    }
+}

@@ -5,6 +5,8 @@
 //! [`open_target`] are the only places that map an engine to its
 //! implementation. Engines know nothing of wasm or of orchestration.
 
+#[cfg(test)]
+pub mod memory;
 pub mod mysql;
 pub mod postgres;
 pub mod ranges;
