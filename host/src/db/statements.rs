@@ -7,11 +7,51 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc::Receiver;
 
 use super::source::Piece;
+use super::target::{LoadFile, Loader};
+use crate::catalog::Table;
+use crate::format::Framing;
 
 /// A connection that runs SQL text.
-pub trait SqlConnection: Send {
+pub trait SqlConnection: Send + 'static {
     /// Runs any number of statements.
     fn run<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Ends the session politely.
+    fn close(self) -> BoxFuture<'static, ()>;
+}
+
+/// A loader that runs each file's statements in a transaction of its own;
+/// the server does not count the rows, so restore counts them after.
+pub struct StatementLoader<C> {
+    conn: C,
+    /// What starts a transaction (`BEGIN`, `START TRANSACTION`).
+    begin: &'static str,
+    /// Whether `\` escapes a quote inside a string literal.
+    backslash_escapes: bool,
+}
+
+impl<C: SqlConnection> StatementLoader<C> {
+    /// A loader on `conn`.
+    pub fn new(conn: C, begin: &'static str, backslash_escapes: bool) -> Self {
+        StatementLoader { conn, begin, backslash_escapes }
+    }
+}
+
+impl<C: SqlConnection> Loader for StatementLoader<C> {
+    fn framing(&self, _: &Table) -> Framing {
+        Framing::Statements { backslash_escapes: self.backslash_escapes }
+    }
+
+    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            load_file(&mut self.conn, self.begin, pieces).await?;
+            Ok(None)
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        self.conn.close()
+    }
 }
 
 /// Runs the statements `pieces` brings between `BEGIN` and `COMMIT`; the

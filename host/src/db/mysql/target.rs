@@ -7,17 +7,14 @@ use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use sqlx::mysql::MySqlConnection;
-use tokio::sync::mpsc::Receiver;
 
 use super::load::{LoadDataLoader, connect_loader};
 use super::schema::RESET_SESSION;
 use super::{connect, write};
 use crate::catalog::{Sequence, Table};
-use crate::db::source::Piece;
-use crate::db::statements::{self, SqlConnection};
-use crate::db::target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
+use crate::db::statements::{SqlConnection, StatementLoader};
+use crate::db::target::{Loader, Loaders, MysqlLoad, Target, TargetOptions};
 use crate::db::url::{DbUrl, Engine};
-use crate::format::Framing;
 
 /// A MySQL or MariaDB database to restore into.
 pub struct MyTarget {
@@ -85,7 +82,7 @@ impl Target for MyTarget {
                     if !self.options.enable_binlog && !write::skip_binlog(&mut conn).await {
                         binlog_kept = true;
                     }
-                    loaders.push(Box::new(InsertLoader { conn }));
+                    loaders.push(Box::new(StatementLoader::new(conn, "START TRANSACTION", true)));
                 }
             }
             if binlog_kept {
@@ -113,11 +110,6 @@ impl Target for MyTarget {
     }
 }
 
-/// One worker's connection running the dump's INSERT statements.
-struct InsertLoader {
-    conn: MySqlConnection,
-}
-
 impl SqlConnection for MySqlConnection {
     fn run<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
@@ -125,23 +117,10 @@ impl SqlConnection for MySqlConnection {
             Ok(())
         })
     }
-}
 
-impl Loader for InsertLoader {
-    fn framing(&self, _: &Table) -> Framing {
-        Framing::Statements { backslash_escapes: true }
-    }
-
-    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn close(self) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            statements::load_file(&mut self.conn, "START TRANSACTION", pieces).await?;
-            Ok(None)
-        })
-    }
-
-    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let _ = sqlx::Connection::close(self.conn).await;
+            let _ = sqlx::Connection::close(self).await;
         })
     }
 }

@@ -5,15 +5,12 @@
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use sqlx::sqlite::SqliteConnection;
-use tokio::sync::mpsc::Receiver;
 
 use super::{connect, write};
 use crate::catalog::{Sequence, Table};
-use crate::db::source::Piece;
-use crate::db::statements::{self, SqlConnection};
-use crate::db::target::{LoadFile, Loader, Loaders, Target};
+use crate::db::statements::{SqlConnection, StatementLoader};
+use crate::db::target::{Loader, Loaders, Target};
 use crate::db::url::{DbUrl, Engine};
-use crate::format::Framing;
 
 /// A SQLite database to restore into (created when missing).
 pub struct LiteTarget {
@@ -55,7 +52,8 @@ impl Target for LiteTarget {
         Box::pin(async move {
             let mut conn = connect(&self.url, true).await?;
             sqlx::raw_sql(write::LOAD_SETTINGS).execute(&mut conn).await?;
-            Ok(Loaders { loaders: vec![Box::new(LiteLoader { conn }) as Box<dyn Loader>], in_dump_order: true })
+            let loader = StatementLoader::new(conn, "BEGIN", false);
+            Ok(Loaders { loaders: vec![Box::new(loader) as Box<dyn Loader>], in_dump_order: true })
         })
     }
 
@@ -74,11 +72,6 @@ impl Target for LiteTarget {
     }
 }
 
-/// The one writer connection.
-struct LiteLoader {
-    conn: SqliteConnection,
-}
-
 impl SqlConnection for SqliteConnection {
     fn run<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
@@ -86,23 +79,10 @@ impl SqlConnection for SqliteConnection {
             Ok(())
         })
     }
-}
 
-impl Loader for LiteLoader {
-    fn framing(&self, _: &Table) -> Framing {
-        Framing::Statements { backslash_escapes: false }
-    }
-
-    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn close(self) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            statements::load_file(&mut self.conn, "BEGIN", pieces).await?;
-            Ok(None)
-        })
-    }
-
-    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let _ = sqlx::Connection::close(self.conn).await;
+            let _ = sqlx::Connection::close(self).await;
         })
     }
 }
