@@ -1,5 +1,7 @@
-# sluice's map: `just --list` shows every recipe. Tool versions are pinned in
-# scripts/setup.sh; the private PostgreSQL server lives in scripts/pg-server.sh.
+# sluice's map: `./just --list` shows every recipe (`./just` is the checked-in
+# bootstrap that installs the pinned just into .tools/ on first use). Tool
+# versions are pinned there and in scripts/setup.sh; the private servers live
+# in scripts/pg-server.sh and scripts/mariadb-server.sh.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
@@ -12,7 +14,7 @@ datasets := env("SLUICE_DATASETS_DIR", justfile_directory() / "tests" / "fixture
 
 # List the recipes
 default:
-    @just --list
+    @{{ just_executable() }} --list
 
 # Build the sluice binary (release)
 [group('build')]
@@ -36,7 +38,8 @@ lint:
 test *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
-    rustup target add wasm32-wasip2
+    # What a bare machine lacks (servers, sqlite3, the wasm target): installed once.
+    bash scripts/setup.sh all
     trap '{{ pg }} stop; {{ maria }} stop' EXIT
     {{ pg }} start
     {{ maria }} start
@@ -52,7 +55,7 @@ test *ARGS:
 [group('test')]
 ci: setup test
 
-# Install just, the wasm32-wasip2 target, a C compiler and PostgreSQL if missing (same logic as .ci/run)
+# Install the wasm32-wasip2 target, a C compiler, sqlite3, PostgreSQL and MariaDB if missing (same logic as .ci/run)
 [group('setup')]
 setup:
     bash scripts/setup.sh

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing sluice needs on a fresh Debian 12, as
-# root: just (pinned, built from crates.io), the wasm32-wasip2 target, a C
+# root: just (pinned in ./just, built from crates.io), the wasm32-wasip2 target, a C
 # compiler, PostgreSQL, MariaDB, sqlite3 and python3. Each step is skipped
 # when already done.
 #
 #   scripts/setup.sh        everything (`just setup`)
-#   scripts/setup.sh just   only just: how .ci/run bootstraps before `just ci`
+#   scripts/setup.sh just   only just (what `./just` does on first use)
 set -euo pipefail
-
-# Pinned tool versions.
-JUST_VERSION=1.59.0
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -23,12 +20,9 @@ as_root() {
 }
 
 install_just() {
-    if command -v just >/dev/null; then
-        return 0
-    fi
-    # Debian 12 has no `just` package; crates.io is reachable.
-    log "installing just $JUST_VERSION with cargo"
-    cargo install just --locked --version "$JUST_VERSION"
+    # Debian 12 has no `just` package: the checked-in bootstrap ./just
+    # installs its pinned version into .tools/ from crates.io.
+    "$ROOT/just" --version >/dev/null
 }
 
 install_cc() {

@@ -27,15 +27,15 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
     let runtime = Runtime::new(job.limits).job_err()?;
     let not_usable = |reason: String| Failure::Job(anyhow!("component {} is not usable: {reason}", job.file.display()));
 
-    println!("component {} (sha256 {})", job.file.display(), component.sha256);
+    crate::out!("component {} (sha256 {})", job.file.display(), component.sha256);
     let compiled = runtime.compile(&component).map_err(|e| not_usable(e.to_string()))?;
     let (imports, exports) = runtime.interfaces(&compiled);
     let world = world_of(&exports).map_err(|e| not_usable(e.to_string()))?;
     component.world = world;
-    println!("world {} (package {PACKAGE}@{VERSION})", world.wit_name());
-    println!("imports:");
+    crate::out!("world {} (package {PACKAGE}@{VERSION})", world.wit_name());
+    crate::out!("imports:");
     for name in &imports {
-        println!("  {name:<45} {}", import_policy(name, world).describe());
+        crate::out!("  {name:<45} {}", import_policy(name, world).describe());
     }
     let refused: Vec<&String> = imports.iter().filter(|n| import_policy(n, world) == LinkPolicy::Refused).collect();
     if !refused.is_empty() {
@@ -44,8 +44,8 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
     }
     let summary =
         synthetic_run(&runtime, &component).map_err(|e| not_usable(format!("synthetic run failed: {e:#}")))?;
-    println!("synthetic run: {summary}");
-    println!("usable: yes");
+    crate::out!("synthetic run: {summary}");
+    crate::out!("usable: yes");
     Ok(())
 }
 

@@ -27,9 +27,15 @@ use crate::worker::{ChunkOutcome, DumpContext, DumpWorker, Dumped};
 /// `sluice dump`.
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let store = store::open(&job.out).usage_err()?;
-    store.begin_dump().usage_err()?;
+    store.check_empty().usage_err()?;
     let source = db::open_source(&job.source, &source_options(&job)).await.job_err()?;
-    execute(&job, source, store).await
+    let result = execute(&job, source, store.clone()).await;
+    if result.is_err() {
+        // A dump that failed before any file was whole leaves the location
+        // as it found it, so the rerun is not refused as "not empty".
+        let _ = store.abandon_dump();
+    }
+    result
 }
 
 fn source_options(job: &DumpJob) -> SourceOptions {
@@ -40,13 +46,21 @@ fn output(job: &DumpJob) -> Output {
     Output { format: job.format, compression: job.compression, stages: job.stages }
 }
 
-/// Dumps `source` into `store`, which [`Store::begin_dump`] has prepared.
+/// Dumps `source` into `store`. The location is prepared only once the
+/// catalog is read and every stage has accepted its config, so bad input
+/// creates nothing.
 pub async fn execute(job: &DumpJob, mut source: Box<dyn Source>, store: Arc<dyn Store>) -> Result<(), Failure> {
     let (started_at, clock) = (manifest::now(), Instant::now());
     let mut progress = Progress::new(job.progress);
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.job_err()?;
+    if catalog.tables.is_empty() && !job.selection.is_everything() {
+        return Err(Failure::usage(
+            "no table matches the selection (--include/--exclude or the config's include/exclude)",
+        ));
+    }
     let prepared = prepare(job, &catalog, engine)?;
+    store.begin_dump().usage_err()?;
     tracing::info!(tables = catalog.tables.len(), chunks = prepared.chunks.len(), "Plan ready.");
 
     let readers = source.readers(job.jobs.min(prepared.chunks.len()).max(1)).await.job_err()?;
@@ -122,17 +136,17 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
+        crate::out!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
         return Ok(());
     }
-    println!("{:<40} {:>12} {:>7}  stages", "table", "bytes", "chunks");
+    crate::out!("{:<40} {:>12} {:>7}  stages", "table", "bytes", "chunks");
     for (i, (table, pipeline)) in catalog.tables.iter().zip(&pipelines).enumerate() {
         let count = chunks.iter().filter(|c| c.table == i).count();
         let stages: Vec<String> =
             pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
-        println!("{:<40} {:>12} {:>7}  {}", table.qualified(), table.bytes, count, stages.join(" → "));
+        crate::out!("{:<40} {:>12} {:>7}  {}", table.qualified(), table.bytes, count, stages.join(" → "));
     }
-    println!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
+    crate::out!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
     Ok(())
 }
 
@@ -247,7 +261,7 @@ fn summary(manifest: &Manifest, elapsed: std::time::Duration) {
     let bytes: u64 = manifest.tables.iter().map(|t| t.bytes).sum();
     let files: usize = manifest.tables.iter().map(|t| t.chunks.len()).sum();
     let secs = elapsed.as_secs_f64().max(1e-3);
-    println!(
+    crate::out!(
         "dumped {} tables, {rows} rows, {files} files, {bytes} bytes in {secs:.2}s ({:.0} rows/s)",
         manifest.tables.len(),
         rows as f64 / secs

@@ -31,6 +31,25 @@ impl Failure {
         }
     }
 
+    /// The whole cause chain in one line, each cause said once: a cause
+    /// whose text its wrapper already shows (sqlx's "error returned from
+    /// database: role x does not exist" over "role x does not exist") is
+    /// not repeated.
+    pub fn message(&self) -> String {
+        let mut shown = String::new();
+        for cause in self.error().chain() {
+            let text = cause.to_string();
+            if shown.contains(text.as_str()) {
+                continue;
+            }
+            if !shown.is_empty() {
+                shown.push_str(": ");
+            }
+            shown.push_str(&text);
+        }
+        shown
+    }
+
     /// Shorthand for a usage failure from a message.
     pub fn usage(message: impl std::fmt::Display) -> Self {
         Failure::Usage(anyhow::anyhow!("{message}"))
@@ -58,5 +77,29 @@ pub trait JobContext<T> {
 impl<T, E: Into<anyhow::Error>> JobContext<T> for Result<T, E> {
     fn job_err(self) -> Result<T, Failure> {
         self.map_err(|e| Failure::Job(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error returned from database: {0}")]
+    struct Wrapped(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("role \"nobody\" does not exist")]
+    struct Inner;
+
+    #[test]
+    fn a_cause_already_shown_is_not_repeated() {
+        let failure = Failure::Job(anyhow::Error::new(Wrapped(Inner)).context("cannot connect to postgres://h/db"));
+        assert_eq!(
+            failure.message(),
+            "cannot connect to postgres://h/db: error returned from database: role \"nobody\" does not exist"
+        );
+        let plain = Failure::Job(anyhow::anyhow!("b").context("a"));
+        assert_eq!(plain.message(), "a: b");
     }
 }

@@ -9,19 +9,19 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
     let store = crate::store::open(&job.dir).usage_err()?;
     let manifest = Manifest::load(&*store).usage_err()?;
     if job.json {
-        println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
+        crate::out!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
         return Ok(());
     }
-    println!(
+    crate::out!(
         "dump of {} database {} (server {}), snapshot {}",
         manifest.source.engine.label(),
         manifest.source.database,
         manifest.source.server_version,
         manifest.snapshot.id.as_deref().or(manifest.snapshot.method.as_deref()).unwrap_or("-")
     );
-    println!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
-    println!("format {}, compression {}", manifest.format, manifest.compression);
-    println!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
+    crate::out!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
+    crate::out!("format {}, compression {}", manifest.format, manifest.compression);
+    crate::out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
     for t in &manifest.tables {
         let stages: Vec<String> = t
             .stages
@@ -37,20 +37,27 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
                 )
             })
             .collect();
-        println!("{:<40} {:>10} {:>12} {:>6}  {}", t.qualified(), t.rows, t.bytes, t.chunks.len(), stages.join(" → "));
+        crate::out!(
+            "{:<40} {:>10} {:>12} {:>6}  {}",
+            t.qualified(),
+            t.rows,
+            t.bytes,
+            t.chunks.len(),
+            stages.join(" → ")
+        );
     }
     let masked: Vec<&crate::manifest::TableEntry> = manifest.tables.iter().filter(|t| !t.masked.is_empty()).collect();
     if !masked.is_empty() {
-        println!("masked columns:");
+        crate::out!("masked columns:");
         for t in masked {
             let rules: Vec<String> = t.masked.iter().map(|(column, rule)| format!("{column}={rule}")).collect();
-            println!("  {:<38} {}", t.qualified(), rules.join(", "));
+            crate::out!("  {:<38} {}", t.qualified(), rules.join(", "));
         }
     }
-    println!("components:");
+    crate::out!("components:");
     for c in &manifest.components {
-        println!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
+        crate::out!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
     }
-    println!("{} sequences", manifest.sequences.len());
+    crate::out!("{} sequences", manifest.sequences.len());
     Ok(())
 }

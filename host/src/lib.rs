@@ -17,6 +17,7 @@ pub mod format;
 pub mod inspect;
 pub mod manifest;
 pub mod masking;
+pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod pool;

@@ -34,7 +34,7 @@ fn main() {
     if let Err(failure) = outcome {
         // The whole cause chain on the first line: "table t chunk 3:
         // component x (sha256 …) trapped: …" is one sentence.
-        eprintln!("error: {:#}", failure.error());
+        eprintln!("error: {}", failure.message());
         std::process::exit(failure.exit_code());
     }
 }

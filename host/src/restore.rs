@@ -141,7 +141,7 @@ fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -
     }
     let rows: u64 = tables.iter().map(|t| t.rows).sum();
     let secs = clock.elapsed().as_secs_f64().max(1e-3);
-    println!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
+    crate::out!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub async fn run(job: VerifyJob) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
     if problems.is_empty() {
-        println!("verified {files} files, {rows} rows: ok");
+        crate::out!("verified {files} files, {rows} rows: ok");
         return Ok(());
     }
     Err(Failure::Job(anyhow!(

@@ -59,7 +59,11 @@ impl ComponentRef {
     /// `.wasm` suffix is a path).
     pub fn resolve(name: &str, world: World) -> anyhow::Result<Self> {
         if name.contains('/') || name.ends_with(".wasm") {
-            Self::from_file(Path::new(name), world)
+            let component = Self::from_file(Path::new(name), world)?;
+            if let Err(what) = binary_kind(&component.bytes) {
+                bail!("component {name} is {what}, not a WebAssembly component");
+            }
+            Ok(component)
         } else {
             Self::builtin(name, world)
         }
@@ -81,5 +85,52 @@ impl ComponentRef {
     /// `name (sha256 0123456789ab)`, how messages name a component.
     pub fn label(&self) -> String {
         format!("{} (sha256 {})", self.name, &self.sha256[..12])
+    }
+}
+
+/// Checks a file's first bytes: a component binary passes; anything else
+/// is named (`a core WebAssembly module`, `an ELF executable`, `a text
+/// file`), so the error says what the file is instead of what the compiler
+/// tripped on.
+pub fn binary_kind(bytes: &[u8]) -> Result<(), &'static str> {
+    const COMPONENT_LAYER: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+    const CORE_MODULE: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
+    match bytes {
+        [0, b'a', b's', b'm', version @ ..] if version.starts_with(&COMPONENT_LAYER) => Ok(()),
+        [0, b'a', b's', b'm', version @ ..] if version.starts_with(&CORE_MODULE) => {
+            Err("a core WebAssembly module (build it for wasm32-wasip2, or wrap it with `wasm-tools component new`)")
+        }
+        [0, b'a', b's', b'm', ..] => Err("a WebAssembly binary of an unknown version"),
+        [0x7f, b'E', b'L', b'F', ..] => Err("an ELF executable"),
+        [b'M', b'Z', ..] => Err("a Windows executable"),
+        [] => Err("an empty file"),
+        text if std::str::from_utf8(text).is_ok() => {
+            let start = String::from_utf8_lossy(text).trim_start().chars().take(10).collect::<String>();
+            if start.starts_with("(component") || start.starts_with("(module") {
+                Err("WebAssembly text (compile it to a binary component first)")
+            } else {
+                Err("a text file")
+            }
+        }
+        _ => Err("not WebAssembly (it does not start with the \\0asm magic)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_component_binaries_pass_and_the_rest_is_named() {
+        assert_eq!(binary_kind(b"\0asm\x0d\x00\x01\x00rest"), Ok(()));
+        assert!(binary_kind(b"\0asm\x01\x00\x00\x00").expect_err("core").starts_with("a core WebAssembly module"));
+        assert_eq!(binary_kind(b"\x7fELF\x02\x01"), Err("an ELF executable"));
+        assert_eq!(binary_kind(b"hello, world\n"), Err("a text file"));
+        assert_eq!(
+            binary_kind(b"(module)").expect_err("wat"),
+            "WebAssembly text (compile it to a binary component first)"
+        );
+        assert_eq!(binary_kind(b""), Err("an empty file"));
+        assert!(binary_kind(&[0xff, 0xfe, 0x00]).is_err());
     }
 }

@@ -35,9 +35,18 @@ pub trait Store: Send + Sync {
     /// The location as the user wrote it, for messages.
     fn location(&self) -> String;
 
-    /// Prepares an empty location for a new dump; refuses one that already
-    /// holds anything, so an old dump is never mixed with a new one.
+    /// Refuses a location that already holds anything, so an old dump is
+    /// never mixed with a new one; creates nothing.
+    fn check_empty(&self) -> io::Result<()>;
+
+    /// Prepares an empty location for a new dump (checked as
+    /// [`Store::check_empty`] does).
     fn begin_dump(&self) -> io::Result<()>;
+
+    /// Undoes [`Store::begin_dump`] after a dump that failed before any
+    /// object was committed: removes what it created, never what was there
+    /// before, so the rerun finds the location as it was.
+    fn abandon_dump(&self) -> io::Result<()>;
 
     /// Starts the object `key`; nothing is visible under it until commit.
     fn create(&self, key: &str) -> io::Result<Box<dyn Part>>;

@@ -6,6 +6,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::contract::{Part, Store, check_key};
 use super::naming;
@@ -14,12 +15,14 @@ use super::naming;
 pub struct DirStore {
     root: PathBuf,
     location: String,
+    /// What [`Store::begin_dump`] created, deepest last.
+    created: Mutex<Vec<PathBuf>>,
 }
 
 impl DirStore {
     /// The directory `location` (created by [`Store::begin_dump`]).
     pub fn new(location: &str) -> Self {
-        DirStore { root: PathBuf::from(location), location: location.to_owned() }
+        DirStore { root: PathBuf::from(location), location: location.to_owned(), created: Mutex::default() }
     }
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
@@ -37,7 +40,7 @@ impl Store for DirStore {
         self.location.clone()
     }
 
-    fn begin_dump(&self) -> io::Result<()> {
+    fn check_empty(&self) -> io::Result<()> {
         if self.root.exists() {
             let mut entries = fs::read_dir(&self.root).map_err(|e| self.context("read output directory", e))?;
             if entries.next().is_some() {
@@ -47,10 +50,38 @@ impl Store for DirStore {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn begin_dump(&self) -> io::Result<()> {
+        self.check_empty()?;
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        let mut missing: Vec<PathBuf> = self
+            .root
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        created.extend(missing);
         for sub in [naming::DATA_PREFIX, "schema/"] {
             let dir = self.root.join(sub.trim_end_matches('/'));
             fs::create_dir_all(&dir)
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+            created.push(dir);
+        }
+        Ok(())
+    }
+
+    fn abandon_dump(&self) -> io::Result<()> {
+        if !self.list("")?.is_empty() {
+            return Ok(());
+        }
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        // Only directories this run made, and only while empty: anything a
+        // user put there meanwhile stays.
+        while let Some(dir) = created.pop() {
+            let _ = fs::remove_dir(&dir);
         }
         Ok(())
     }
@@ -168,6 +199,28 @@ mod tests {
         assert_eq!((written.bytes, written.key.as_str()), (5, "data/t.copy"));
         assert_eq!(store.get("data/t.copy").expect("get"), Some(b"hello".to_vec()));
         assert_eq!(store.list("data/").expect("list"), vec!["data/t.copy".to_owned()]);
+    }
+
+    #[test]
+    fn an_abandoned_dump_removes_only_what_it_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fresh = dir.path().join("a/b");
+        let store = DirStore::new(fresh.to_str().expect("utf-8"));
+        store.begin_dump().expect("begin");
+        assert!(fresh.join("data").is_dir());
+        store.abandon_dump().expect("abandon");
+        assert!(!dir.path().join("a").exists(), "the folders the dump made are gone");
+
+        let existing = dir.path().join("empty");
+        fs::create_dir(&existing).expect("mkdir");
+        let store = DirStore::new(existing.to_str().expect("utf-8"));
+        store.begin_dump().expect("begin");
+        store.put("schema/pre-data.sql", b"--").expect("put");
+        store.abandon_dump().expect("abandon");
+        assert!(existing.join("schema/pre-data.sql").is_file(), "a dump with committed objects is kept");
+        store.delete("schema/pre-data.sql").expect("delete");
+        store.abandon_dump().expect("abandon");
+        assert!(existing.is_dir() && !existing.join("data").exists(), "the folder that was there stays, empty");
     }
 
     #[test]

@@ -31,6 +31,14 @@ impl Store for MemoryStore {
         "memory".to_owned()
     }
 
+    fn check_empty(&self) -> io::Result<()> {
+        self.begin_dump()
+    }
+
+    fn abandon_dump(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     fn begin_dump(&self) -> io::Result<()> {
         if self.objects.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
             Ok(())
