@@ -167,6 +167,9 @@ struct VerifyArgs {
     /// Dump location written by `sluice dump` (a directory).
     #[arg(value_name = "LOCATION")]
     dir: String,
+    /// Progress output: auto, plain, json, none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    progress: ProgressMode,
     /// Where stages run: auto (native decoders) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
@@ -269,6 +272,8 @@ pub struct RestoreJob {
 pub struct VerifyJob {
     /// Dump location.
     pub dir: String,
+    /// Progress reporting.
+    pub progress: ProgressMode,
     /// Native decoders or components only.
     pub stages: StagesMode,
     /// Sandbox limits.
@@ -334,6 +339,7 @@ impl Cli {
             }
             Command::Verify(args) => Ok(Job::Verify(VerifyJob {
                 dir: args.dir,
+                progress: args.progress,
                 stages: args.stages,
                 limits: resolve_limits(&args.limits, &Config::default())?,
             })),

@@ -26,10 +26,17 @@ use crate::worker::{ChunkOutcome, DumpContext, DumpWorker, Dumped};
 
 /// `sluice dump`.
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
+    let mut progress = Progress::new(job.progress, "dump");
+    let result = open_and_execute(&job, &mut progress).await;
+    progress.run_end(&result);
+    result
+}
+
+async fn open_and_execute(job: &DumpJob, progress: &mut Progress) -> Result<(), Failure> {
     let store = store::open(&job.out).usage_err()?;
     store.check_empty().usage_err()?;
-    let source = db::open_source(&job.source, &source_options(&job)).await.job_err()?;
-    let result = execute(&job, source, store.clone()).await;
+    let source = db::open_source(&job.source, &source_options(job)).await.job_err()?;
+    let result = execute(job, source, store.clone(), progress).await;
     if result.is_err() {
         // A dump that failed before any file was whole leaves the location
         // as it found it, so the rerun is not refused as "not empty".
@@ -49,9 +56,13 @@ fn output(job: &DumpJob) -> Output {
 /// Dumps `source` into `store`. The location is prepared only once the
 /// catalog is read and every stage has accepted its config, so bad input
 /// creates nothing.
-pub async fn execute(job: &DumpJob, mut source: Box<dyn Source>, store: Arc<dyn Store>) -> Result<(), Failure> {
+pub async fn execute(
+    job: &DumpJob,
+    mut source: Box<dyn Source>,
+    store: Arc<dyn Store>,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
     let (started_at, clock) = (manifest::now(), Instant::now());
-    let mut progress = Progress::new(job.progress);
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.job_err()?;
     if catalog.tables.is_empty() && !job.selection.is_everything() {
@@ -59,7 +70,7 @@ pub async fn execute(job: &DumpJob, mut source: Box<dyn Source>, store: Arc<dyn 
             "no table matches the selection (--include/--exclude or the config's include/exclude)",
         ));
     }
-    let prepared = prepare(job, &catalog, engine)?;
+    let prepared = prepare(job, &catalog, engine, progress)?;
     store.begin_dump().usage_err()?;
     tracing::info!(tables = catalog.tables.len(), chunks = prepared.chunks.len(), "Plan ready.");
 
@@ -72,7 +83,14 @@ pub async fn execute(job: &DumpJob, mut source: Box<dyn Source>, store: Arc<dyn 
         progress: progress.clone(),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
-    progress.begin(prepared.chunks.len() as u64);
+    let per_table: Vec<(String, u64)> = catalog
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.qualified(), prepared.chunks.iter().filter(|c| c.table == i).count() as u64))
+        .collect();
+    let estimated_rows = catalog.tables.iter().map(|t| t.estimated_rows.max(0) as u64).sum();
+    progress.run_start(&per_table, estimated_rows, catalog.tables.iter().map(|t| t.bytes).sum());
     let data = pool::run(workers, prepared.chunks.clone());
     let (outcomes, scripts) = tokio::try_join!(data, source.schema(&catalog)).job_err()?;
     progress.finish();
@@ -80,6 +98,10 @@ pub async fn execute(job: &DumpJob, mut source: Box<dyn Source>, store: Arc<dyn 
     let put = |key: &str, script: &str| store.put(key, script.as_bytes()).map(file_record).job_err();
     let schema = SchemaFiles { pre_data: put(PRE_DATA, &scripts.pre)?, post_data: put(POST_DATA, &scripts.post)? };
     let snapshot = source.finish().await.job_err()?;
+    progress.snapshot(&match &snapshot.id {
+        Some(id) => format!("{id} ({})", snapshot.method),
+        None => snapshot.method.clone(),
+    });
     let manifest = assemble(job, engine, &catalog, &prepared, outcomes, schema, started_at, snapshot).job_err()?;
     // Last: only a dump whose every file is whole gets a manifest.
     manifest.store(&*store).job_err()?;
@@ -101,8 +123,8 @@ struct Prepared {
 
 /// Masking plan, stage runtime, per-table chains (started once to check
 /// their config) and chunks.
-fn prepare(job: &DumpJob, catalog: &Catalog, engine: Engine) -> Result<Prepared, Failure> {
-    let masking = mask_plan(job, catalog)?;
+fn prepare(job: &DumpJob, catalog: &Catalog, engine: Engine, progress: &Progress) -> Result<Prepared, Failure> {
+    let masking = mask_plan(job, catalog, &|w| progress.warn(w))?;
     let runtime = Runtime::with_key(job.limits, job.key.clone()).job_err()?;
     let pipelines = pipelines(&catalog.tables, engine, output(job), &job.transforms, &masking).job_err()?;
     runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
@@ -118,7 +140,7 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.job_err()?;
     source.finish().await.job_err()?;
-    let masking = mask_plan(&job, &catalog)?;
+    let masking = mask_plan(&job, &catalog, &|w| eprintln!("warning: {w}"))?;
     let pipelines = pipelines(&catalog.tables, engine, output(&job), &job.transforms, &masking).job_err()?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     if job.json {
@@ -139,26 +161,41 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
         crate::out!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
         return Ok(());
     }
-    crate::out!("{:<40} {:>12} {:>7}  stages", "table", "bytes", "chunks");
+    crate::out!("{:<36} {:>12} {:>12} {:>6}  {:<28} stages", "table", "est. rows", "bytes", "chunks", "split");
     for (i, (table, pipeline)) in catalog.tables.iter().zip(&pipelines).enumerate() {
-        let count = chunks.iter().filter(|c| c.table == i).count();
+        let own: Vec<&Chunk> = chunks.iter().filter(|c| c.table == i).collect();
         let stages: Vec<String> =
             pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
-        crate::out!("{:<40} {:>12} {:>7}  {}", table.qualified(), table.bytes, count, stages.join(" → "));
+        let rows = if table.estimated_rows < 0 { "?".to_owned() } else { table.estimated_rows.to_string() };
+        let split = plan::split_words(table, &own, job.chunk_bytes);
+        crate::out!(
+            "{:<36} {rows:>12} {:>12} {:>6}  {split:<28} {}",
+            table.qualified(),
+            table.bytes,
+            own.len(),
+            stages.join(" → ")
+        );
     }
-    crate::out!("{} tables, {} chunks, {} sequences", catalog.tables.len(), chunks.len(), catalog.sequences.len());
+    let rows: i64 = catalog.tables.iter().map(|t| t.estimated_rows.max(0)).sum();
+    let bytes: u64 = catalog.tables.iter().map(|t| t.bytes).sum();
+    crate::out!(
+        "total: {} tables, {rows} estimated rows, {bytes} bytes, {} chunks, {} sequences",
+        catalog.tables.len(),
+        chunks.len(),
+        catalog.sequences.len()
+    );
     Ok(())
 }
 
 /// The masking plan, checked: a rule that needs the key fails here when the
 /// key is missing, before any data is read.
-fn mask_plan(job: &DumpJob, catalog: &Catalog) -> Result<MaskPlan, Failure> {
+fn mask_plan(job: &DumpJob, catalog: &Catalog, warn: &dyn Fn(&str)) -> Result<MaskPlan, Failure> {
     if !masking::configured(&job.config) {
         return Ok(MaskPlan { tables: vec![TableMasking::default(); catalog.tables.len()], warnings: vec![] });
     }
     let plan = masking::plan(&job.config, catalog).usage_err()?;
     for warning in &plan.warnings {
-        eprintln!("warning: {warning}");
+        warn(warning);
     }
     if plan.needs_key() && job.key.is_none() && !job.out.is_empty() {
         return Err(Failure::usage(format!(
@@ -281,6 +318,11 @@ pub(crate) mod tests {
     use crate::store::memory::MemoryStore;
     use crate::store::naming::MANIFEST;
 
+    /// Progress that shows nothing.
+    pub(crate) fn quiet() -> Progress {
+        Progress::new(ProgressMode::None, "test")
+    }
+
     /// A dump of the fake source into a memory store, COPY text uncompressed.
     pub(crate) fn job(chunk_bytes: u64) -> DumpJob {
         DumpJob {
@@ -309,7 +351,7 @@ pub(crate) mod tests {
         let source = MemorySource::new(vec![(film, film_rows.clone()), table("actor", 0..3)]);
         let log = source.log.clone();
         let store = MemoryStore::default();
-        execute(&job(16 << 10), Box::new(source), Arc::new(store.clone())).await.expect("dump");
+        execute(&job(16 << 10), Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect("dump");
 
         let manifest = Manifest::load(&store).expect("manifest");
         let film = manifest.tables.iter().find(|t| t.name == "film").expect("film");
@@ -338,7 +380,8 @@ pub(crate) mod tests {
         let mut source = MemorySource::new(vec![table("film", 0..5000), table("actor", 0..3)]);
         source.fail = Some("film".into());
         let store = MemoryStore::default();
-        let failure = execute(&job(1 << 20), Box::new(source), Arc::new(store.clone())).await.expect_err("fails");
+        let failure =
+            execute(&job(1 << 20), Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect_err("fails");
         assert_eq!(failure.exit_code(), 1);
         let message = format!("{:#}", failure.error());
         assert!(message.contains("table public.film chunk 0") && message.contains("connection reset"), "{message}");
@@ -351,9 +394,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_location_that_holds_a_dump_is_refused_before_any_data_is_read() {
         let store = MemoryStore::default();
-        execute(&job(1 << 20), Box::new(MemorySource::new(vec![table("t", 0..2)])), Arc::new(store.clone()))
-            .await
-            .expect("first dump");
+        let source = Box::new(MemorySource::new(vec![table("t", 0..2)]));
+        execute(&job(1 << 20), source, Arc::new(store.clone()), &mut quiet()).await.expect("first dump");
         let refused = store.begin_dump().expect_err("not empty").to_string();
         assert!(refused.contains("not empty"), "{refused}");
     }

@@ -126,6 +126,34 @@ fn key_chunks(table: usize, bytes: u64, low: i64, high: i64, chunk_bytes: u64) -
         .collect()
 }
 
+/// How `table` is split into `chunks` (its own), in words for `sluice plan`:
+/// `ctid pages (4 ranges)`, `key ranges on id (3)`, `whole: small`.
+pub fn split_words(table: &Table, chunks: &[&Chunk], chunk_bytes: u64) -> String {
+    let n = chunks.len();
+    // One chunk reads the whole table, whatever its range says.
+    let first = chunks.first().map(|c| c.range).filter(|_| n > 1);
+    match first {
+        Some(ChunkRange::Pages { .. }) => format!("ctid pages ({n} ranges)"),
+        Some(ChunkRange::Keys { .. }) => {
+            let integer_key = table
+                .primary_key
+                .first()
+                .and_then(|k| table.columns.iter().find(|c| &c.name == k))
+                .filter(|c| c.kind == crate::catalog::ColumnKind::Integer);
+            match integer_key {
+                Some(column) if table.primary_key.len() == 1 || n > 1 => {
+                    format!("key ranges on {} ({n})", column.name)
+                }
+                _ => format!("rowid ranges ({n})"),
+            }
+        }
+        Some(ChunkRange::Bounds { .. }) => format!("key ranges on ({}) ({n})", table.primary_key.join(", ")),
+        Some(ChunkRange::Whole) | None if table.bytes <= chunk_bytes => "whole: small".to_owned(),
+        Some(ChunkRange::Whole) | None if table.primary_key.is_empty() => "whole: no key to split on".to_owned(),
+        Some(ChunkRange::Whole) | None => "whole".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +273,37 @@ mod tests {
         sorted.sort_by(|a, b| b.cmp(a));
         assert_eq!(sizes, sorted);
         assert_eq!(chunks[0].table, 1);
+    }
+
+    #[test]
+    fn splits_are_said_in_words() {
+        let words = |t: &Table, page_size: u64| {
+            let chunks = plan(std::slice::from_ref(t), 1 << 20, page_size);
+            split_words(t, &chunks.iter().collect::<Vec<_>>(), 1 << 20)
+        };
+        assert_eq!(words(&table("big", 10 << 20), 8192), "ctid pages (10 ranges)");
+        assert_eq!(words(&table("small", 1000), 8192), "whole: small");
+        assert_eq!(words(&table("heap", 10 << 20), 0), "whole: no key to split on");
+        let id = crate::catalog::Column {
+            name: "id".into(),
+            sql_type: "int".into(),
+            kind: crate::catalog::ColumnKind::Integer,
+            nullable: false,
+        };
+        let keyed = Table {
+            primary_key: vec!["id".into()],
+            columns: vec![id],
+            int_key: Some((1, 1 << 20)),
+            ..table("k", 4 << 20)
+        };
+        assert_eq!(words(&keyed, 0), "key ranges on id (4)");
+        let rowid = Table { int_key: Some((1, 1 << 20)), ..table("r", 4 << 20) };
+        assert_eq!(words(&rowid, 0), "rowid ranges (4)");
+        let tuples = Table {
+            primary_key: vec!["a".into(), "b".into()],
+            key_bounds: vec![vec!["1".into(), "2".into()]],
+            ..table("t", 4 << 20)
+        };
+        assert_eq!(words(&tuples, 0), "key ranges on (a, b) (2)");
     }
 }

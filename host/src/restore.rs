@@ -37,6 +37,13 @@ use crate::store::{self, Store};
 
 /// `sluice restore`.
 pub async fn run(job: RestoreJob) -> Result<(), Failure> {
+    let mut progress = Progress::new(job.progress, "restore");
+    let result = open_and_execute(&job, &mut progress).await;
+    progress.run_end(&result);
+    result
+}
+
+async fn open_and_execute(job: &RestoreJob, progress: &mut Progress) -> Result<(), Failure> {
     let store = store::open(&job.dir).usage_err()?;
     let manifest = Manifest::load(&*store).usage_err()?;
     let (from, to) = (manifest.source.engine, job.target.engine());
@@ -49,7 +56,7 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
         )));
     }
     let target = db::open_target(&job.target, &job.target_options).await.job_err()?;
-    execute(&job, &manifest, store, target).await
+    execute(job, &manifest, store, target, progress).await
 }
 
 /// Restores the dump `manifest` describes, read from `store`, into `target`.
@@ -58,9 +65,9 @@ pub async fn execute(
     manifest: &Manifest,
     store: Arc<dyn Store>,
     mut target: Box<dyn Target>,
+    progress: &mut Progress,
 ) -> Result<(), Failure> {
     let clock = Instant::now();
-    let mut progress = Progress::new(job.progress);
     let decoding = Decoding::for_manifest(manifest, job.stages).usage_err()?;
     let pre = read_checked(&*store, &manifest.schema.pre_data).job_err()?;
     let post = read_checked(&*store, &manifest.schema.post_data).job_err()?;
@@ -68,6 +75,9 @@ pub async fn execute(
         manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
     let tables: Vec<Table> = entries.iter().map(|e| e.table()).collect();
     let runtime = Runtime::new(job.limits).job_err()?;
+    let per_table: Vec<(String, u64)> = entries.iter().map(|t| (t.qualified(), t.chunks.len() as u64)).collect();
+    let bytes = entries.iter().map(|t| t.bytes).sum();
+    progress.run_start(&per_table, entries.iter().map(|t| t.rows).sum(), bytes);
 
     if let Some(object) = target.first_user_object().await.job_err()? {
         if !job.clean {
@@ -84,7 +94,6 @@ pub async fn execute(
 
     progress.phase("data");
     let files: usize = entries.iter().map(|t| t.chunks.len()).sum();
-    progress.begin(files as u64);
     let Loaders { loaders, in_dump_order } = target.loaders(job.jobs.min(files).max(1), &tables).await.job_err()?;
     let work = if in_dump_order { dump_order(&entries) } else { largest_first(&entries) };
     let context = Arc::new(LoadContext { runtime, decoding, store, progress: progress.clone(), tables });
@@ -175,6 +184,7 @@ impl pool::Worker for LoadWorker {
 
     fn run(&mut self, (index, entry, chunk, number): Work) -> BoxFuture<'_, anyhow::Result<(usize, Option<u64>)>> {
         Box::pin(async move {
+            self.context.progress.chunk_started(&entry.qualified());
             let rows = load_file(self, index, &chunk)
                 .await
                 .with_context(|| format!("table {} file {}", entry.qualified(), chunk.file))?;
@@ -351,6 +361,7 @@ mod tests {
     use super::*;
     use crate::db::memory::{MemorySource, MemoryTarget, table};
     use crate::db::{DbUrl, TargetOptions};
+    use crate::dump::tests::quiet;
     use crate::format::StagesMode;
     use crate::progress::ProgressMode;
     use crate::select::Selection;
@@ -378,7 +389,7 @@ mod tests {
         let store = MemoryStore::default();
         let mut dump = crate::dump::tests::job(16 << 10);
         dump.jobs = 3;
-        crate::dump::execute(&dump, Box::new(source), Arc::new(store.clone())).await.expect("dump");
+        crate::dump::execute(&dump, Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect("dump");
         let manifest = Manifest::load(&store).expect("manifest");
         (store, manifest, rows)
     }
@@ -394,7 +405,7 @@ mod tests {
         let (store, manifest, rows) = dumped().await;
         let target = MemoryTarget::default();
         let (committed, log) = (target.committed.clone(), target.log.clone());
-        execute(&job(false), &manifest, Arc::new(store), Box::new(target)).await.expect("restore");
+        execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect("restore");
         let committed = committed.lock().expect("lock");
         assert_eq!(sorted_rows(&committed["film"]), sorted_rows(&rows));
         assert_eq!(committed["actor"].iter().filter(|&&b| b == b'\n').count(), 3);
@@ -412,7 +423,8 @@ mod tests {
         store.corrupt(&damaged.file, &bytes);
         let target = MemoryTarget::default();
         let committed = target.committed.clone();
-        let failure = execute(&job(false), &manifest, Arc::new(store), Box::new(target)).await.expect_err("fails");
+        let failure =
+            execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect_err("fails");
         let message = format!("{:#}", failure.error());
         assert!(message.contains(&format!("{} does not match its size and SHA-256", damaged.file)), "{message}");
         let committed = committed.lock().expect("lock");
@@ -424,14 +436,15 @@ mod tests {
     async fn a_target_that_is_not_empty_is_refused_unless_told_to_clean() {
         let (store, manifest, _) = dumped().await;
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
-        let failure =
-            execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target)).await.expect_err("refused");
+        let failure = execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target), &mut quiet())
+            .await
+            .expect_err("refused");
         assert_eq!(failure.exit_code(), 2);
         assert!(failure.error().to_string().contains("is not empty (it has table t)"));
 
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
         let log = target.log.clone();
-        execute(&job(true), &manifest, Arc::new(store), Box::new(target)).await.expect("cleaned");
+        execute(&job(true), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect("cleaned");
         assert_eq!(log.lock().expect("log")[0], "clean");
     }
 }

@@ -11,6 +11,7 @@ use crate::error::{Failure, JobContext, UsageContext};
 use crate::format::{Format, StagesMode};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
 use crate::pipeline::Decoding;
+use crate::progress::Progress;
 use crate::stage::row::wit_table;
 use crate::stage::{Instances, Runtime};
 use crate::store::hash::{check_object, compare};
@@ -18,14 +19,27 @@ use crate::store::{self, Store};
 
 /// `sluice verify`.
 pub async fn run(job: VerifyJob) -> Result<(), Failure> {
+    let mut progress = Progress::new(job.progress, "verify");
+    let result = verify(&job, &mut progress).await;
+    progress.run_end(&result);
+    result
+}
+
+async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure> {
     let store = store::open(&job.dir).usage_err()?;
     let manifest = Manifest::load(&*store).usage_err()?;
     let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
     let runtime = Runtime::new(job.limits).job_err()?;
     let location = store.location();
-    let (problems, files, rows) = tokio::task::spawn_blocking(move || check(&*store, &manifest, &decoding, &runtime))
-        .await
-        .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
+    let per_table: Vec<(String, u64)> =
+        manifest.tables.iter().map(|t| (t.qualified(), t.chunks.len() as u64)).collect();
+    let bytes = manifest.tables.iter().map(|t| t.bytes).sum();
+    progress.run_start(&per_table, manifest.tables.iter().map(|t| t.rows).sum(), bytes);
+    let shown = progress.clone();
+    let (problems, files, rows) =
+        tokio::task::spawn_blocking(move || check(&*store, &manifest, &decoding, &runtime, &shown))
+            .await
+            .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
     if problems.is_empty() {
         crate::out!("verified {files} files, {rows} rows: ok");
         return Ok(());
@@ -38,7 +52,13 @@ pub async fn run(job: VerifyJob) -> Result<(), Failure> {
     )))
 }
 
-fn check(store: &dyn Store, manifest: &Manifest, decoding: &Decoding, runtime: &Runtime) -> (Vec<String>, usize, u64) {
+fn check(
+    store: &dyn Store,
+    manifest: &Manifest,
+    decoding: &Decoding,
+    runtime: &Runtime,
+    progress: &Progress,
+) -> (Vec<String>, usize, u64) {
     let mut problems = Vec::new();
     let mut files = 0;
     let mut rows = 0;
@@ -50,8 +70,9 @@ fn check(store: &dyn Store, manifest: &Manifest, decoding: &Decoding, runtime: &
     }
     let mut instances = Instances::default();
     for table in &manifest.tables {
-        for chunk in &table.chunks {
+        for (number, chunk) in table.chunks.iter().enumerate() {
             files += 1;
+            progress.chunk_started(&table.qualified());
             if !store.exists(&chunk.file).unwrap_or(false) {
                 problems.push(format!("{}: missing", chunk.file));
                 continue;
@@ -60,7 +81,10 @@ fn check(store: &dyn Store, manifest: &Manifest, decoding: &Decoding, runtime: &
             match count_rows(store, table, chunk, decoding, runtime, &mut instances) {
                 Ok((n, read)) => match compare(&chunk.file, read, chunk.bytes, &chunk.sha256) {
                     Err(problem) => problems.push(problem),
-                    Ok(()) if n == chunk.rows => rows += n,
+                    Ok(()) if n == chunk.rows => {
+                        rows += n;
+                        progress.chunk_done("verified", &table.qualified(), number as u32, n, chunk.bytes);
+                    }
                     Ok(()) => problems.push(format!("{}: holds {n} rows, manifest says {}", chunk.file, chunk.rows)),
                 },
                 Err(e) => {

@@ -66,6 +66,7 @@ impl pool::Worker for DumpWorker {
     fn run(&mut self, chunk: Chunk) -> BoxFuture<'_, anyhow::Result<Dumped>> {
         Box::pin(async move {
             let table = self.context.tables[chunk.table].clone();
+            self.context.progress.chunk_started(&table.qualified());
             let outcome = dump_chunk(self, &chunk)
                 .await
                 .with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;

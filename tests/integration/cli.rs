@@ -110,3 +110,61 @@ fn an_error_says_each_cause_once() {
     let cause = line.rsplit(": ").next().unwrap_or_default();
     assert_eq!(line.matches(cause).count(), 1, "a cause is repeated: {line}");
 }
+
+/// The JSON events of a run, in order.
+fn events(stderr: &str) -> Vec<serde_json::Value> {
+    stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON event ({e}): {l}"))).collect()
+}
+
+/// A run's events start with `run-start`, end with `run-end` (exit 0), hold
+/// one `chunk` per chunk and one `table-done` per table.
+fn assert_bracketed(events: &[serde_json::Value], command: &str) {
+    let start = events.first().expect("events");
+    assert_eq!((start["event"].as_str(), start["command"].as_str()), (Some("run-start"), Some(command)), "{start}");
+    let end = events.last().expect("events");
+    assert_eq!((end["event"].as_str(), end["exit_code"].as_i64()), (Some("run-end"), Some(0)), "{end}");
+    let count = |kind: &str| events.iter().filter(|e| e["event"] == kind).count() as u64;
+    assert_eq!(count("chunk"), start["chunks"].as_u64().expect("chunks"), "{command}: one chunk event per chunk");
+    assert_eq!(count("table-done"), start["tables"].as_u64().expect("tables"), "{command}: one table-done per table");
+    assert!(start["tables"].as_u64() > Some(0));
+    let rows: u64 = events.iter().filter(|e| e["event"] == "table-done").map(|e| e["rows"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(Some(rows), end["rows"].as_u64(), "{command}: the tables' rows add up to the total");
+}
+
+#[test]
+fn json_progress_brackets_dump_restore_and_verify_with_run_start_and_run_end() {
+    let source = TestDb::small();
+    let dir = DumpDir::new();
+    let dumped = run(["dump", source.url(), "--out", dir.arg(), "--progress", "json"]);
+    dumped.assert_success();
+    assert_bracketed(&events(&dumped.stderr), "dump");
+    let verified = run(["verify", dir.arg(), "--progress", "json"]);
+    verified.assert_success();
+    assert_bracketed(&events(&verified.stderr), "verify");
+    let target = TestDb::new();
+    let restored = run(["restore", dir.arg(), target.url(), "--progress", "json"]);
+    restored.assert_success();
+    assert_bracketed(&events(&restored.stderr), "restore");
+
+    let failed = run(["verify", "/nonexistent/sluice-dump", "--progress", "json"]);
+    failed.assert_code(2);
+    // The error's own line is for people; every other line is an event.
+    let json: String = failed.stderr.lines().filter(|l| !l.starts_with("error: ")).map(|l| format!("{l}\n")).collect();
+    let end = events(&json).into_iter().find(|e| e["event"] == "run-end").expect("run-end");
+    assert_eq!(end["exit_code"].as_i64(), Some(2));
+    assert!(end["error"].as_str().is_some_and(|e| e.contains("not a dump")), "{end}");
+}
+
+#[test]
+fn plan_says_rows_and_how_each_table_is_split() {
+    let out = run(["plan", TestDb::small().url()]);
+    out.assert_success();
+    let header = out.stdout.lines().next().unwrap_or_default();
+    assert!(header.contains("est. rows") && header.contains("split"), "{}", out.stdout);
+    assert!(out.stdout.contains("whole: small"), "{}", out.stdout);
+    assert!(
+        out.stdout.lines().last().is_some_and(|l| l.starts_with("total: ") && l.contains("estimated rows")),
+        "{}",
+        out.stdout
+    );
+}
