@@ -28,12 +28,26 @@ pub struct StatementLoader<C> {
     begin: &'static str,
     /// Whether `\` escapes a quote inside a string literal.
     backslash_escapes: bool,
+    /// For the tables it says yes to, the statements run before and after
+    /// the file's transaction (a MySQL table with an ENUM column loads
+    /// under a lenient sql_mode).
+    around: Option<Around>,
 }
+
+/// Which tables, and the statements before and after their files.
+type Around = (fn(&Table) -> bool, &'static str, &'static str);
 
 impl<C: SqlConnection> StatementLoader<C> {
     /// A loader on `conn`.
     pub fn new(conn: C, begin: &'static str, backslash_escapes: bool) -> Self {
-        StatementLoader { conn, begin, backslash_escapes }
+        StatementLoader { conn, begin, backslash_escapes, around: None }
+    }
+
+    /// Runs `before` and `after` around the files of the tables `when`
+    /// says yes to.
+    pub fn around(mut self, when: fn(&Table) -> bool, before: &'static str, after: &'static str) -> Self {
+        self.around = Some((when, before, after));
+        self
     }
 }
 
@@ -42,10 +56,21 @@ impl<C: SqlConnection> Loader for StatementLoader<C> {
         Framing::Statements { backslash_escapes: self.backslash_escapes }
     }
 
-    fn load<'a>(&'a mut self, _: LoadFile<'a>, pieces: Receiver<Piece>) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn load<'a>(
+        &'a mut self,
+        file: LoadFile<'a>,
+        pieces: Receiver<Piece>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         Box::pin(async move {
-            load_file(&mut self.conn, self.begin, pieces).await?;
-            Ok(None)
+            let around = self.around.filter(|(when, _, _)| when(file.table));
+            if let Some((_, before, _)) = around {
+                self.conn.run(before).await?;
+            }
+            let loaded = load_file(&mut self.conn, self.begin, pieces).await;
+            if let Some((_, _, after)) = around {
+                self.conn.run(after).await?;
+            }
+            loaded.map(|()| None)
         })
     }
 

@@ -3,7 +3,7 @@
 //! file's rows as `format::load_rows` makes them from the dump's INSERTs.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
@@ -13,7 +13,7 @@ use mysql_async::{Conn, OptsBuilder};
 use percent_encoding::percent_decode_str;
 use tokio::sync::mpsc;
 
-use super::{SESSION_SETTINGS, quote_ident};
+use super::{LENIENT_MODE, SESSION_SETTINGS, STRICT_MODE, enum_columns, quote_ident};
 use crate::catalog::{Column, Table};
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader};
@@ -51,16 +51,32 @@ pub async fn connect_loader(url: &DbUrl, keep_binlog: bool) -> anyhow::Result<(C
 /// A channel that closes before [`Piece::End`] fails the upload, so the
 /// server never takes a file cut short for a whole one. LOCAL loads turn
 /// errors into warnings (the server cannot stop the client's upload), so
-/// any warning fails the load, with its message.
-pub async fn load(conn: &mut Conn, statement: &str, pieces: mpsc::Receiver<Piece>) -> anyhow::Result<u64> {
+/// any warning fails the load, with its message, but one: the "data
+/// truncated" of an empty field in an ENUM column (`enums[i]`), which is
+/// that ENUM's error value coming back, when there are exactly as many of
+/// them as the file has such fields.
+pub async fn load(
+    conn: &mut Conn,
+    statement: &str,
+    pieces: mpsc::Receiver<Piece>,
+    enums: &[bool],
+) -> anyhow::Result<u64> {
+    let counter = Arc::new(Mutex::new(EmptyFields::new(enums)));
+    let counting = counter.clone();
     conn.set_infile_handler(async move {
-        let stream = futures_util::stream::unfold(Some(pieces), |state| async move {
-            let mut rx = state?;
-            match rx.recv().await {
-                Some(Piece::Data(bytes)) => Some((Ok(bytes), Some(rx))),
-                Some(Piece::End) => None,
-                Some(Piece::Batch(_)) => Some((Err(std::io::Error::other("LOAD DATA got rows in batches")), None)),
-                None => Some((Err(std::io::Error::other("the file's reader stopped before its end")), None)),
+        let stream = futures_util::stream::unfold(Some(pieces), move |state| {
+            let counting = counting.clone();
+            async move {
+                let mut rx = state?;
+                match rx.recv().await {
+                    Some(Piece::Data(bytes)) => {
+                        counting.lock().unwrap_or_else(|p| p.into_inner()).feed(&bytes);
+                        Some((Ok(bytes), Some(rx)))
+                    }
+                    Some(Piece::End) => None,
+                    Some(Piece::Batch(_)) => Some((Err(std::io::Error::other("LOAD DATA got rows in batches")), None)),
+                    None => Some((Err(std::io::Error::other("the file's reader stopped before its end")), None)),
+                }
             }
         });
         Ok(stream.boxed())
@@ -68,11 +84,51 @@ pub async fn load(conn: &mut Conn, statement: &str, pieces: mpsc::Receiver<Piece
     conn.query_drop(statement).await?;
     let (loaded, warnings) = (conn.affected_rows(), conn.get_warnings());
     if warnings > 0 {
-        let first: Option<(String, u32, String)> = conn.query_first("SHOW WARNINGS LIMIT 1").await?;
-        let (level, code, message) = first.unwrap_or_default();
-        bail!("the server loaded the rows with {warnings} warning(s), the first: {level} {code}: {message}");
+        let listed: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS").await?;
+        let expected = counter.lock().unwrap_or_else(|p| p.into_inner()).count;
+        let enum_error_value = |(_, code, message): &(String, u32, String)| {
+            *code == 1265 && message.starts_with("Data truncated for column")
+        };
+        if u64::from(warnings) != expected || !listed.iter().all(enum_error_value) {
+            let (level, code, message) = listed.into_iter().find(|w| !enum_error_value(w)).unwrap_or_default();
+            bail!("the server loaded the rows with {warnings} warning(s), the first: {level} {code}: {message}");
+        }
     }
     Ok(loaded)
+}
+
+/// Counts the empty fields of some columns in LOAD DATA rows fed in pieces
+/// split anywhere (a raw tab ends a field, a raw newline a row: both are
+/// escaped inside values).
+struct EmptyFields {
+    columns: Vec<bool>,
+    field: usize,
+    length: usize,
+    count: u64,
+}
+
+impl EmptyFields {
+    fn new(columns: &[bool]) -> Self {
+        EmptyFields { columns: columns.to_vec(), field: 0, length: 0, count: 0 }
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        if !self.columns.contains(&true) {
+            return;
+        }
+        for &b in data {
+            match b {
+                b'\t' | b'\n' => {
+                    if self.length == 0 && self.columns.get(self.field).copied().unwrap_or(false) {
+                        self.count += 1;
+                    }
+                    self.length = 0;
+                    self.field = if b == b'\n' { 0 } else { self.field + 1 };
+                }
+                _ => self.length += 1,
+            }
+        }
+    }
 }
 
 /// One worker's LOAD DATA connection; `convert` names, per table, the
@@ -103,23 +159,29 @@ impl Loader for LoadDataLoader {
             let table = file.table;
             let flags = self.convert.get(&table.name).cloned().unwrap_or_default();
             let statement = load_statement(&table.name, &table.columns, &flags);
+            let enums = enum_columns(table);
+            let lenient = enums.contains(&true);
+            if lenient {
+                self.conn.query_drop(LENIENT_MODE).await?;
+            }
             self.conn.query_drop("START TRANSACTION").await?;
-            let loaded = load(&mut self.conn, &statement, pieces).await.and_then(|rows| {
+            let loaded = load(&mut self.conn, &statement, pieces, &enums).await.and_then(|rows| {
                 if rows != file.rows {
                     bail!("{rows} rows loaded, manifest says {}", file.rows);
                 }
                 Ok(rows)
             });
-            match loaded {
-                Ok(rows) => {
-                    self.conn.query_drop("COMMIT").await?;
-                    Ok(Some(rows))
-                }
+            let ended = match loaded {
+                Ok(rows) => self.conn.query_drop("COMMIT").await.map(|()| Some(rows)).map_err(Into::into),
                 Err(e) => {
                     let _ = self.conn.query_drop("ROLLBACK").await;
                     Err(e)
                 }
+            };
+            if lenient {
+                self.conn.query_drop(STRICT_MODE).await?;
             }
+            ended
         })
     }
 
@@ -175,6 +237,19 @@ mod tests {
 
     fn column(name: &str, sql_type: &str) -> Column {
         Column { name: name.into(), sql_type: sql_type.into(), kind: ColumnKind::Text, nullable: true }
+    }
+
+    #[test]
+    fn empty_enum_fields_are_counted_across_pieces() {
+        let rows = b"1\t\ta\n2\tx\t\n3\t\t\\N\n";
+        for piece in [1, 2, 5, rows.len()] {
+            let mut counter = EmptyFields::new(&[false, true, true]);
+            rows.chunks(piece).for_each(|p| counter.feed(p));
+            assert_eq!(counter.count, 3, "in pieces of {piece}");
+        }
+        let mut none = EmptyFields::new(&[false, false, false]);
+        none.feed(rows);
+        assert_eq!(none.count, 0);
     }
 
     #[test]

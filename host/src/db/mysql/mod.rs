@@ -27,6 +27,20 @@ use crate::db::url::DbUrl;
 pub(crate) const SESSION_SETTINGS: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', \
     time_zone = '+00:00', wait_timeout = 86400, net_read_timeout = 3600, net_write_timeout = 3600";
 
+/// The session's sql_mode without strictness, for loading a table with an
+/// ENUM column: an ENUM's error value (`''`, index 0, stored while a strict
+/// mode was off) is refused by a strict session however it is written, and
+/// must come back as it was.
+pub(crate) const LENIENT_MODE: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+/// The session's own sql_mode, back after [`LENIENT_MODE`].
+pub(crate) const STRICT_MODE: &str =
+    "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'";
+
+/// For each column of `table`, whether it is an ENUM.
+pub(crate) fn enum_columns(table: &crate::catalog::Table) -> Vec<bool> {
+    table.columns.iter().map(|c| c.sql_type.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("enum("))).collect()
+}
+
 /// Opens a connection. The password comes from the URL, else `MYSQL_PWD`;
 /// errors show the URL without it.
 pub async fn connect(url: &DbUrl) -> anyhow::Result<MySqlConnection> {

@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::load::{LoadDataLoader, connect_loader};
 use super::schema::RESET_SESSION;
-use super::{connect, write};
+use super::{LENIENT_MODE, STRICT_MODE, connect, enum_columns, write};
 use crate::catalog::{Sequence, Table};
 use crate::db::statements::{SqlConnection, StatementLoader};
 use crate::db::target::{Loader, Loaders, MysqlLoad, Target, TargetOptions};
@@ -82,7 +82,12 @@ impl Target for MyTarget {
                     if !self.options.enable_binlog && !write::skip_binlog(&mut conn).await {
                         binlog_kept = true;
                     }
-                    loaders.push(Box::new(StatementLoader::new(conn, "START TRANSACTION", true)));
+                    let loader = StatementLoader::new(conn, "START TRANSACTION", true).around(
+                        |t| enum_columns(t).contains(&true),
+                        LENIENT_MODE,
+                        STRICT_MODE,
+                    );
+                    loaders.push(Box::new(loader));
                 }
             }
             if binlog_kept {
