@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Semaphore;
+
 use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, SnapshotInfo, Source, SourceOptions};
@@ -75,7 +77,9 @@ pub async fn execute(
     tracing::info!(tables = catalog.tables.len(), chunks = prepared.chunks.len(), "Plan ready.");
 
     let readers = source.readers(job.jobs.min(prepared.chunks.len()).max(1)).await.job_err()?;
+    let writers = readers.len();
     let context = Arc::new(DumpContext {
+        writers: Arc::new(Semaphore::new(writers)),
         runtime: prepared.runtime.clone(),
         tables: catalog.tables.iter().cloned().map(Arc::new).collect(),
         pipelines: prepared.pipelines.clone(),
@@ -92,7 +96,11 @@ pub async fn execute(
     let estimated_rows = catalog.tables.iter().map(|t| t.estimated_rows.max(0) as u64).sum();
     progress.run_start(&per_table, estimated_rows, catalog.tables.iter().map(|t| t.bytes).sum());
     let data = pool::run(workers, prepared.chunks.clone());
-    let (outcomes, scripts) = tokio::try_join!(data, source.schema(&catalog)).job_err()?;
+    let joined = tokio::try_join!(data, source.schema(&catalog));
+    // Stopped workers' writers finish on their threads: wait for them, so
+    // nothing is still being written once the dump has failed.
+    let _ = context.writers.acquire_many(writers as u32).await;
+    let (outcomes, scripts) = joined.job_err()?;
     progress.finish();
 
     let put = |key: &str, script: &str| store.put(key, script.as_bytes()).map(file_record).job_err();

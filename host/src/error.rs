@@ -5,6 +5,8 @@
 //! itself failed (exit 1). Messages never contain a password: URLs are shown
 //! through [`crate::db::redact_url`].
 
+use crate::stage::StageError;
+
 /// A failed command.
 #[derive(Debug)]
 pub enum Failure {
@@ -48,6 +50,36 @@ impl Failure {
             shown.push_str(&text);
         }
         shown
+    }
+
+    /// What `sluice` prints: the first line says what went wrong and where
+    /// (table, chunk, component, file, host), the next line the cause, each
+    /// said once. A component's failure is cut after its name (`component x
+    /// (sha256 …) trapped`), its reason going to the cause line.
+    pub fn report(&self) -> String {
+        let mut head: Vec<String> = Vec::new();
+        let mut cause: Option<String> = None;
+        for error in self.error().chain() {
+            if let Some(stage) = error.downcast_ref::<StageError>() {
+                head.push(stage.headline());
+                cause = Some(stage.reason().to_owned());
+                break;
+            }
+            let text = error.to_string();
+            if !head.iter().any(|h| h.contains(text.as_str())) {
+                head.push(text);
+            }
+        }
+        if cause.is_none() && head.len() > 1 {
+            cause = head.pop();
+        }
+        // A wrapper that already shows its cause's text (sqlx's "error
+        // returned from database: …") keeps it, and the cause is not repeated.
+        let head = head.join(": ");
+        match cause {
+            Some(cause) if !head.contains(cause.as_str()) => format!("error: {head}\n  cause: {cause}"),
+            _ => format!("error: {head}"),
+        }
     }
 
     /// Shorthand for a usage failure from a message.
@@ -101,5 +133,18 @@ mod tests {
         );
         let plain = Failure::Job(anyhow::anyhow!("b").context("a"));
         assert_eq!(plain.message(), "a: b");
+        assert_eq!(plain.report(), "error: a\n  cause: b");
+        assert_eq!(Failure::usage("one line").report(), "error: one line");
+    }
+
+    #[test]
+    fn a_component_failure_names_the_component_first_and_its_reason_next() {
+        let trap =
+            StageError::Trap { component: "x.wasm (sha256 0123456789ab)".into(), reason: "out of bounds".into() };
+        let failure = Failure::Job(anyhow::Error::new(trap).context("table public.t chunk 0"));
+        assert_eq!(
+            failure.report(),
+            "error: table public.t chunk 0: component x.wasm (sha256 0123456789ab) trapped\n  cause: out of bounds"
+        );
     }
 }

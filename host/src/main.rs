@@ -32,9 +32,8 @@ fn main() {
         sluice::run(job).await
     });
     if let Err(failure) = outcome {
-        // The whole cause chain on the first line: "table t chunk 3:
-        // component x (sha256 …) trapped: …" is one sentence.
-        eprintln!("error: {}", failure.message());
+        // First line what failed and where, next line why, each said once.
+        eprintln!("{}", failure.report());
         std::process::exit(failure.exit_code());
     }
 }

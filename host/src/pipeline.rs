@@ -185,10 +185,12 @@ pub fn check_row_stages(runtime: &Runtime, tables: &[Table], pipelines: &[Arc<Ta
             let started = instances.row(runtime, component).and_then(|stage| stage.start(runtime, &wit, config));
             match started {
                 Ok(columns) => wit.columns = columns,
-                Err(e @ StageError::Reported { .. }) if e.to_string().contains("invalid config") => {
-                    return Err(Failure::Usage(anyhow!("table {}: {e}", table.qualified())));
+                Err(e @ StageError::Reported { .. }) if e.reason().starts_with("invalid config") => {
+                    return Err(Failure::Usage(anyhow::Error::new(e).context(format!("table {}", table.qualified()))));
                 }
-                Err(e) => return Err(Failure::Job(anyhow!("table {}: {e}", table.qualified()))),
+                Err(e) => {
+                    return Err(Failure::Job(anyhow::Error::new(e).context(format!("table {}", table.qualified()))));
+                }
             }
         }
     }

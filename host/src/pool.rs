@@ -54,6 +54,9 @@ pub async fn run<W: Worker>(workers: Vec<W>, items: Vec<W::Item>) -> anyhow::Res
             Ok(done) => outputs.extend(done),
             Err(e) => {
                 set.abort_all();
+                // Wait until the stopped workers are dropped (their
+                // connections closed, their channels shut).
+                while set.join_next().await.is_some() {}
                 return Err(e);
             }
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use futures_util::future::BoxFuture;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{self, Receiver};
 
 use crate::batch::Batch;
@@ -40,6 +41,10 @@ pub struct DumpContext {
     pub store: Arc<dyn Store>,
     /// Progress reporting.
     pub progress: Progress,
+    /// One permit per chunk writer on its blocking thread, so the dump can
+    /// wait, after a failure stopped the workers, until every writer has
+    /// let go of its part (an abandoned part removes its `*.partial`).
+    pub writers: Arc<Semaphore>,
 }
 
 /// A dump worker: one reader connection and its stage instances.
@@ -96,7 +101,9 @@ async fn dump_chunk(worker: &mut DumpWorker, chunk: &Chunk) -> anyhow::Result<Ch
     };
     let (tx, rx) = mpsc::channel::<Piece>(16);
     let mut instances = std::mem::take(&mut worker.instances);
+    let permit = context.writers.clone().acquire_owned().await?;
     let writer = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let result = write_chunk(&job, &mut instances, rx);
         if result.is_err() {
             instances.reset();

@@ -49,6 +49,30 @@ pub enum StageError {
     },
 }
 
+impl StageError {
+    /// What failed and where, without why: `component x (sha256 …) trapped`.
+    pub fn headline(&self) -> String {
+        match self {
+            StageError::Load { component, .. } => format!("component {component} cannot be loaded"),
+            StageError::Trap { component, .. } => format!("component {component} trapped"),
+            StageError::Reported { component, .. } => format!("component {component} failed"),
+            StageError::Limit { component, .. } => format!("component {component} exceeded a limit"),
+            StageError::Malformed { component, .. } => format!("component {component} returned a malformed batch"),
+        }
+    }
+
+    /// Why it failed.
+    pub fn reason(&self) -> &str {
+        match self {
+            StageError::Load { reason, .. }
+            | StageError::Trap { reason, .. }
+            | StageError::Reported { reason, .. }
+            | StageError::Limit { reason, .. }
+            | StageError::Malformed { reason, .. } => reason,
+        }
+    }
+}
+
 /// Turns a guest `stage-error` into text.
 pub(crate) fn reported(component: &str, error: bindings::types::StageError) -> StageError {
     use bindings::types::StageError as E;
