@@ -10,6 +10,7 @@ use crate::catalog::{Column, ColumnKind, Table};
 use crate::cli::CheckJob;
 use crate::db::Engine;
 use crate::error::{Failure, JobContext, UsageContext};
+use crate::output::out;
 use crate::stage::bytes::ByteInstance;
 use crate::stage::formatter::FormatterInstance;
 use crate::stage::row::{RowInstance, wit_table};
@@ -27,15 +28,15 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
     let runtime = Runtime::new(job.limits).job_err()?;
     let not_usable = |reason: String| Failure::Job(anyhow!("component {} is not usable: {reason}", job.file.display()));
 
-    crate::out!("component {} (sha256 {})", job.file.display(), component.sha256);
+    out!("component {} (sha256 {})", job.file.display(), component.sha256);
     let compiled = runtime.compile(&component).map_err(|e| not_usable(e.to_string()))?;
     let (imports, exports) = runtime.interfaces(&compiled);
     let world = world_of(&exports).map_err(|e| not_usable(e.to_string()))?;
     component.world = world;
-    crate::out!("world {} (package {PACKAGE}@{VERSION})", world.wit_name());
-    crate::out!("imports:");
+    out!("world {} (package {PACKAGE}@{VERSION})", world.wit_name());
+    out!("imports:");
     for name in &imports {
-        crate::out!("  {name:<45} {}", import_policy(name, world).describe());
+        out!("  {name:<45} {}", import_policy(name, world).describe());
     }
     let refused: Vec<&String> = imports.iter().filter(|n| import_policy(n, world) == LinkPolicy::Refused).collect();
     if !refused.is_empty() {
@@ -44,8 +45,8 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
     }
     let summary =
         synthetic_run(&runtime, &component).map_err(|e| not_usable(format!("synthetic run failed: {e:#}")))?;
-    crate::out!("synthetic run: {summary}");
-    crate::out!("usable: yes");
+    out!("synthetic run: {summary}");
+    out!("usable: yes");
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use crate::db::{self, Engine, SnapshotInfo, Source, SourceOptions};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
+use crate::output::out;
 use crate::pipeline::{Output, TablePipeline, check_row_stages, pipelines};
 use crate::plan::{self, Chunk};
 use crate::pool;
@@ -166,17 +167,17 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
                 })
             })
             .collect();
-        crate::out!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
+        out!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
         return Ok(());
     }
-    crate::out!("{:<36} {:>12} {:>12} {:>6}  {:<28} stages", "table", "est. rows", "bytes", "chunks", "split");
+    out!("{:<36} {:>12} {:>12} {:>6}  {:<28} stages", "table", "est. rows", "bytes", "chunks", "split");
     for (i, (table, pipeline)) in catalog.tables.iter().zip(&pipelines).enumerate() {
         let own: Vec<&Chunk> = chunks.iter().filter(|c| c.table == i).collect();
         let stages: Vec<String> =
             pipeline.records().iter().map(|r| format!("{}({:?})", r.name, r.implementation).to_lowercase()).collect();
         let rows = if table.estimated_rows < 0 { "?".to_owned() } else { table.estimated_rows.to_string() };
         let split = plan::split_words(table, &own, job.chunk_bytes);
-        crate::out!(
+        out!(
             "{:<36} {rows:>12} {:>12} {:>6}  {split:<28} {}",
             table.qualified(),
             table.bytes,
@@ -186,7 +187,7 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     }
     let rows: i64 = catalog.tables.iter().map(|t| t.estimated_rows.max(0)).sum();
     let bytes: u64 = catalog.tables.iter().map(|t| t.bytes).sum();
-    crate::out!(
+    out!(
         "total: {} tables, {rows} estimated rows, {bytes} bytes, {} chunks, {} sequences",
         catalog.tables.len(),
         chunks.len(),
@@ -306,7 +307,7 @@ fn summary(manifest: &Manifest, elapsed: std::time::Duration) {
     let bytes: u64 = manifest.tables.iter().map(|t| t.bytes).sum();
     let files: usize = manifest.tables.iter().map(|t| t.chunks.len()).sum();
     let secs = elapsed.as_secs_f64().max(1e-3);
-    crate::out!(
+    out!(
         "dumped {} tables, {rows} rows, {files} files, {bytes} bytes in {secs:.2}s ({:.0} rows/s)",
         manifest.tables.len(),
         rows as f64 / secs

@@ -3,25 +3,26 @@
 use crate::cli::InspectJob;
 use crate::error::{Failure, UsageContext};
 use crate::manifest::Manifest;
+use crate::output::out;
 
 /// `sluice inspect`.
 pub fn run(job: InspectJob) -> Result<(), Failure> {
     let store = crate::store::open(&job.dir).usage_err()?;
     let manifest = Manifest::load(&*store).usage_err()?;
     if job.json {
-        crate::out!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
         return Ok(());
     }
-    crate::out!(
+    out!(
         "dump of {} database {} (server {}), snapshot {}",
         manifest.source.engine.label(),
         manifest.source.database,
         manifest.source.server_version,
         manifest.snapshot.id.as_deref().or(manifest.snapshot.method.as_deref()).unwrap_or("-")
     );
-    crate::out!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
-    crate::out!("format {}, compression {}", manifest.format, manifest.compression);
-    crate::out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
+    out!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
+    out!("format {}, compression {}", manifest.format, manifest.compression);
+    out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
     for t in &manifest.tables {
         let stages: Vec<String> = t
             .stages
@@ -37,27 +38,20 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
                 )
             })
             .collect();
-        crate::out!(
-            "{:<40} {:>10} {:>12} {:>6}  {}",
-            t.qualified(),
-            t.rows,
-            t.bytes,
-            t.chunks.len(),
-            stages.join(" → ")
-        );
+        out!("{:<40} {:>10} {:>12} {:>6}  {}", t.qualified(), t.rows, t.bytes, t.chunks.len(), stages.join(" → "));
     }
     let masked: Vec<&crate::manifest::TableEntry> = manifest.tables.iter().filter(|t| !t.masked.is_empty()).collect();
     if !masked.is_empty() {
-        crate::out!("masked columns:");
+        out!("masked columns:");
         for t in masked {
             let rules: Vec<String> = t.masked.iter().map(|(column, rule)| format!("{column}={rule}")).collect();
-            crate::out!("  {:<38} {}", t.qualified(), rules.join(", "));
+            out!("  {:<38} {}", t.qualified(), rules.join(", "));
         }
     }
-    crate::out!("components:");
+    out!("components:");
     for c in &manifest.components {
-        crate::out!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
+        out!("  {:<10} {:<15} sha256 {}  ({})", c.name, format!("{:?}", c.world), c.sha256, c.source);
     }
-    crate::out!("{} sequences", manifest.sequences.len());
+    out!("{} sequences", manifest.sequences.len());
     Ok(())
 }

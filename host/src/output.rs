@@ -6,12 +6,12 @@
 use std::io::{self, Write};
 
 /// Prints one line to standard output, like `println!`.
-#[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::output::line(format_args!($($arg)*))
     };
 }
+pub(crate) use out;
 
 /// Writes `args` and a newline; exits 0 when stdout is a closed pipe.
 pub fn line(args: std::fmt::Arguments<'_>) {

@@ -26,6 +26,7 @@ use crate::format::load_rows::InsertToRows;
 use crate::format::sql_text::StatementSplitter;
 use crate::format::{Format, Framing};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
+use crate::output::out;
 use crate::pipeline::{Decoding, check_digest, explain, read_checked};
 use crate::pool;
 use crate::progress::Progress;
@@ -150,7 +151,7 @@ fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -
     }
     let rows: u64 = tables.iter().map(|t| t.rows).sum();
     let secs = clock.elapsed().as_secs_f64().max(1e-3);
-    crate::out!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
+    out!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
     Ok(())
 }
 

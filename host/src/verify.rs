@@ -10,6 +10,7 @@ use crate::cli::VerifyJob;
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::format::{Format, StagesMode};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
+use crate::output::out;
 use crate::pipeline::Decoding;
 use crate::progress::Progress;
 use crate::stage::row::wit_table;
@@ -41,7 +42,7 @@ async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure>
             .await
             .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
     if problems.is_empty() {
-        crate::out!("verified {files} files, {rows} rows: ok");
+        out!("verified {files} files, {rows} rows: ok");
         return Ok(());
     }
     Err(Failure::Job(anyhow!(
