@@ -33,7 +33,7 @@ $SLUICE plan "sqlite://$DEMO/shop.db" --config "$DEMO/mask.toml"
 echo "== sluice dump -j 2 (masked)"
 $SLUICE dump "sqlite://$DEMO/shop.db" --out "$DEMO/dump" -j 2 --config "$DEMO/mask.toml" --progress none
 echo "== sluice verify"
-$SLUICE verify "$DEMO/dump"
+$SLUICE verify "$DEMO/dump" --progress none
 echo "== sluice inspect"
 $SLUICE inspect "$DEMO/dump"
 echo "== sluice restore"
