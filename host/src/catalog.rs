@@ -136,4 +136,7 @@ pub struct Catalog {
     pub include_given: bool,
     /// Tables the selection left out, as (schema, table).
     pub excluded: Vec<(String, String)>,
+    /// Data the user left out on purpose besides tables (`12 large objects
+    /// (--large-objects exclude)`), for the manifest and the summary.
+    pub left_out: Vec<String>,
 }

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 pub use crate::format::{Compression, Format, StagesMode};
 
 use crate::config::Config;
-use crate::db::{DbUrl, LockMode, MysqlLoad, TargetOptions, redact_url};
+use crate::db::{DbUrl, LargeObjects, LockMode, MysqlLoad, TargetOptions, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::pipeline::TransformRule;
 use crate::progress::ProgressMode;
@@ -124,6 +124,9 @@ struct DumpArgs {
     /// MySQL/MariaDB: how workers' snapshots are aligned: auto, backup-stage, ftwrl, lock-tables, none-validate.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     lock_mode: String,
+    /// PostgreSQL large objects: include (refused while not yet supported, when any exist) or exclude (left out on purpose, recorded in the manifest).
+    #[arg(long, value_enum, default_value_t = LargeObjects::Include)]
+    large_objects: LargeObjects,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -242,6 +245,8 @@ pub struct DumpJob {
     pub json: bool,
     /// MySQL/MariaDB snapshot alignment.
     pub lock_mode: LockMode,
+    /// PostgreSQL large objects.
+    pub large_objects: LargeObjects,
 }
 
 /// A checked restore request.
@@ -364,6 +369,8 @@ impl Cli {
                     config,
                     json: args.json,
                     lock_mode: LockMode::Auto,
+                    // Plan lists what a dump would refuse instead of stopping.
+                    large_objects: LargeObjects::Exclude,
                 }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
@@ -405,6 +412,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         config,
         json: false,
         lock_mode: LockMode::parse(&args.lock_mode).usage_err()?,
+        large_objects: args.large_objects,
     })
 }
 

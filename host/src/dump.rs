@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::catalog::Catalog;
 use crate::cli::DumpJob;
-use crate::db::{self, Engine, SnapshotInfo, Source, SourceOptions};
+use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -49,7 +49,14 @@ async fn open_and_execute(job: &DumpJob, progress: &mut Progress) -> Result<(), 
 }
 
 fn source_options(job: &DumpJob) -> SourceOptions {
-    SourceOptions { jobs: job.jobs, lock_mode: job.lock_mode }
+    SourceOptions { jobs: job.jobs, lock_mode: job.lock_mode, large_objects: job.large_objects }
+}
+
+/// Data the source holds and sluice cannot carry is bad input (exit 2):
+/// the dump stops before writing anything, rather than leave it out
+/// silently.
+fn catalog_failure(error: anyhow::Error) -> Failure {
+    if error.downcast_ref::<NotCarried>().is_some() { Failure::Usage(error) } else { Failure::Job(error) }
 }
 
 fn output(job: &DumpJob) -> Output {
@@ -67,7 +74,10 @@ pub async fn execute(
 ) -> Result<(), Failure> {
     let (started_at, clock) = (manifest::now(), Instant::now());
     let engine = source.engine();
-    let catalog = source.catalog(&job.selection, job.chunk_bytes).await.job_err()?;
+    let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
+    for item in &catalog.left_out {
+        progress.warn(&format!("left out on purpose: {item}"));
+    }
     if catalog.tables.is_empty() && !job.selection.is_everything() {
         return Err(Failure::usage(
             "no table matches the selection (--include/--exclude or the config's include/exclude)",
@@ -147,7 +157,7 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     let mut source =
         db::open_source(&job.source, &SourceOptions { jobs: 1, ..source_options(&job) }).await.job_err()?;
     let engine = source.engine();
-    let catalog = source.catalog(&job.selection, job.chunk_bytes).await.job_err()?;
+    let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
     source.finish().await.job_err()?;
     let masking = mask_plan(&job, &catalog, &|w| eprintln!("warning: {w}"))?;
     let pipelines = pipelines(&catalog.tables, engine, output(&job), &job.transforms, &masking).job_err()?;
@@ -193,6 +203,9 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
         chunks.len(),
         catalog.sequences.len()
     );
+    for item in &catalog.left_out {
+        out!("note: a dump refuses this unless told to leave it out: {item}");
+    }
     Ok(())
 }
 
@@ -299,6 +312,7 @@ fn assemble(
         sequences: catalog.sequences.clone(),
         components,
         mask_key_env: job.key.as_ref().map(|_| job.key_env.clone()),
+        left_out: catalog.left_out.clone(),
     })
 }
 
@@ -351,6 +365,7 @@ pub(crate) mod tests {
             key_env: "SLUICE_MASK_KEY".into(),
             json: false,
             lock_mode: LockMode::Auto,
+            large_objects: crate::db::LargeObjects::Include,
         }
     }
 

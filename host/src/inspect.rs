@@ -21,6 +21,9 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         manifest.snapshot.id.as_deref().or(manifest.snapshot.method.as_deref()).unwrap_or("-")
     );
     out!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
+    for item in &manifest.left_out {
+        out!("left out on purpose: {item}");
+    }
     out!("format {}, compression {}", manifest.format, manifest.compression);
     out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
     for t in &manifest.tables {

@@ -45,6 +45,10 @@ pub struct Manifest {
     /// The environment variable the masking key came from (never the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask_key_env: Option<String>,
+    /// Data left out on purpose besides tables (`3 large object(s)
+    /// (--large-objects exclude)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 /// Source database.

@@ -394,6 +394,7 @@ mod tests {
             ],
             include_given: false,
             excluded: vec![],
+            left_out: Vec::new(),
         }
     }
 

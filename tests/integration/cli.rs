@@ -168,3 +168,25 @@ fn plan_says_rows_and_how_each_table_is_split() {
         out.stdout
     );
 }
+
+#[test]
+fn a_database_with_large_objects_is_refused_unless_they_are_left_out_on_purpose() {
+    let db = TestDb::new();
+    db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); SELECT lo_from_bytea(0, 'contents that would be lost');");
+    let dir = DumpDir::new();
+    run(["dump", db.url(), "--out", dir.arg()])
+        .assert_code(2)
+        .assert_stderr_contains("1 large object(s)")
+        .assert_stderr_contains("--large-objects exclude");
+    assert!(!dir.path().exists(), "a refused dump created --out");
+
+    run(["dump", db.url(), "--out", dir.arg(), "--large-objects", "exclude"]).assert_success();
+    let left_out = dir.manifest()["left_out"].clone();
+    assert_eq!(left_out, serde_json::json!(["1 large object(s) (--large-objects exclude)"]));
+    run(["inspect", dir.arg()]).assert_success();
+    assert!(run(["inspect", dir.arg()]).stdout.contains("left out on purpose: 1 large object(s)"));
+    let target = TestDb::new();
+    run(["restore", dir.arg(), target.url()]).assert_success();
+    assert_eq!(target.query_i64("SELECT count(*) FROM pg_largeobject_metadata"), 0, "an empty large object came back");
+    assert_eq!(target.query_i64("SELECT count(*) FROM t"), 1);
+}

@@ -336,3 +336,20 @@ fn an_enum_error_value_round_trips_through_both_load_paths() {
         round_trip(&source, &[], &["--mysql-load", load]);
     }
 }
+
+#[test]
+fn a_system_versioned_table_is_refused_unless_left_out() {
+    let source = MyDb::new();
+    source.exec(
+        "CREATE TABLE plain (id INT PRIMARY KEY); INSERT INTO plain VALUES (1);
+         CREATE TABLE versioned (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;
+         INSERT INTO versioned VALUES (1, 1); UPDATE versioned SET v = 2;",
+    );
+    let dir = DumpDir::new();
+    run(dump_args(&source, &dir, &[]))
+        .assert_code(2)
+        .assert_stderr_contains("is system-versioned")
+        .assert_stderr_contains(&format!("--exclude '{}.versioned'", source.name()));
+    assert!(!dir.path().exists(), "a refused dump created --out");
+    run(dump_args(&source, &dir, &["--exclude", &format!("{}.versioned", source.name())])).assert_success();
+}

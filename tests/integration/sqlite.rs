@@ -229,3 +229,15 @@ fn wait_for(db: &SqliteDb, transfers: i64) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_virtual_table_is_refused_as_bad_input_unless_left_out() {
+    let db = SqliteDb::new();
+    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE search USING fts5(body); INSERT INTO search VALUES ('hello');");
+    let dir = DumpDir::new();
+    run(["dump", &db.url(), "--out", dir.arg()])
+        .assert_code(2)
+        .assert_stderr_contains("table main.search is a virtual table");
+    assert!(!dir.path().exists(), "a refused dump created --out");
+    run(["dump", &db.url(), "--out", dir.arg(), "--exclude", "main.search"]).assert_success();
+}

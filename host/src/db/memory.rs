@@ -80,6 +80,7 @@ impl Source for MemorySource {
                 foreign_keys: vec![],
                 include_given: false,
                 excluded: vec![],
+                left_out: Vec::new(),
             })
         })
     }

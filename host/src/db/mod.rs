@@ -16,14 +16,16 @@ pub mod statements;
 pub mod target;
 pub mod url;
 
-pub use source::{ChunkReader, LockMode, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+pub use source::{
+    ChunkReader, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions,
+};
 pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 pub use url::{DbUrl, Engine, redact_url};
 
 /// Opens a consistent snapshot of the database `url` names.
 pub async fn open_source(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Box<dyn Source>> {
     Ok(match url.engine() {
-        Engine::Postgres => Box::new(postgres::source::PgSource::open(url).await?),
+        Engine::Postgres => Box::new(postgres::source::PgSource::open(url, options).await?),
         Engine::Mysql => Box::new(mysql::source::MySource::open(url, options).await?),
         Engine::Sqlite => Box::new(sqlite::source::LiteSource::open(url, options).await?),
     })

@@ -52,6 +52,18 @@ impl LockMode {
     }
 }
 
+/// What a dump does with PostgreSQL large objects (`--large-objects`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LargeObjects {
+    /// Carry them: not yet supported, so a database that has any is
+    /// refused rather than dumped without their contents.
+    #[default]
+    Include,
+    /// Leave them out on purpose (pg_dump `--no-large-objects`): the
+    /// manifest records how many were left out.
+    Exclude,
+}
+
 /// What opening a source needs besides its URL.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SourceOptions {
@@ -59,7 +71,16 @@ pub struct SourceOptions {
     pub jobs: usize,
     /// MySQL/MariaDB snapshot alignment.
     pub lock_mode: LockMode,
+    /// PostgreSQL large objects.
+    pub large_objects: LargeObjects,
 }
+
+/// Data the source holds that sluice cannot carry yet, found while reading
+/// the catalog: the dump stops before any data is written (exit 2), naming
+/// the objects and how to leave them out on purpose.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotCarried(pub String);
 
 /// The schema scripts of a dump: what restore runs before and after the data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

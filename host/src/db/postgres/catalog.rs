@@ -177,5 +177,6 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         foreign_keys,
         include_given: selection.has_include(),
         excluded,
+        left_out: Vec::new(),
     })
 }

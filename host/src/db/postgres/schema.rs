@@ -12,6 +12,7 @@ use sqlx::postgres::PgConnection;
 
 use super::quote_ident;
 use crate::catalog::Catalog;
+use crate::db::source::LargeObjects;
 use crate::db::url::DbUrl;
 
 /// A pg_dump section.
@@ -33,7 +34,13 @@ impl Section {
 }
 
 /// Runs pg_dump for `section` on `snapshot`; returns the script it printed.
-pub async fn dump(url: &DbUrl, snapshot: &str, section: Section, catalog: &Catalog) -> anyhow::Result<String> {
+pub async fn dump(
+    url: &DbUrl,
+    snapshot: &str,
+    section: Section,
+    catalog: &Catalog,
+    large_objects: LargeObjects,
+) -> anyhow::Result<String> {
     let program = std::env::var("SLUICE_PG_DUMP").unwrap_or_else(|_| "pg_dump".to_owned());
     let mut command = tokio::process::Command::new(&program);
     command
@@ -41,6 +48,9 @@ pub async fn dump(url: &DbUrl, snapshot: &str, section: Section, catalog: &Catal
         .arg(section.flag())
         .arg("--no-password")
         .args(table_filters(catalog))
+        // `-B` (pg_dump ≥ 10; `--no-large-objects` since 16): no large
+        // object is created on restore when they were left out.
+        .args((large_objects == LargeObjects::Exclude).then_some("--no-blobs"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

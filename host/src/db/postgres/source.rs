@@ -7,7 +7,7 @@ use super::read::PgReader;
 use super::snapshot::Coordinator;
 use super::{catalog, schema};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source};
+use crate::db::source::{ChunkReader, LargeObjects, NotCarried, SchemaScripts, SnapshotInfo, Source, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -15,12 +15,14 @@ use crate::select::Selection;
 pub struct PgSource {
     url: DbUrl,
     coordinator: Coordinator,
+    large_objects: LargeObjects,
 }
 
 impl PgSource {
     /// Opens the coordinator and exports its snapshot.
-    pub async fn open(url: &DbUrl) -> anyhow::Result<Self> {
-        Ok(PgSource { url: url.clone(), coordinator: Coordinator::begin(url).await? })
+    pub async fn open(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Self> {
+        let coordinator = Coordinator::begin(url).await?;
+        Ok(PgSource { url: url.clone(), coordinator, large_objects: options.large_objects })
     }
 }
 
@@ -31,7 +33,23 @@ impl Source for PgSource {
 
     fn catalog<'a>(&'a mut self, selection: &'a Selection, _: u64) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
         Box::pin(async move {
-            let catalog = catalog::load(self.coordinator.conn(), selection).await?;
+            let mut catalog = catalog::load(self.coordinator.conn(), selection).await?;
+            let large_objects: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+                .fetch_one(self.coordinator.conn())
+                .await?;
+            match self.large_objects {
+                _ if large_objects == 0 => {}
+                LargeObjects::Include => {
+                    return Err(NotCarried(format!(
+                        "the database has {large_objects} large object(s), whose contents sluice cannot dump yet: \
+                         leave them out on purpose with --large-objects exclude, or use pg_dump for them"
+                    ))
+                    .into());
+                }
+                LargeObjects::Exclude => {
+                    catalog.left_out.push(format!("{large_objects} large object(s) (--large-objects exclude)"))
+                }
+            }
             self.coordinator.lock(&catalog.tables).await?;
             tracing::info!(tables = catalog.tables.len(), snapshot = %self.coordinator.snapshot_id, "Catalog read.");
             Ok(catalog)
@@ -52,8 +70,8 @@ impl Source for PgSource {
         Box::pin(async move {
             let id = &self.coordinator.snapshot_id;
             Ok(SchemaScripts {
-                pre: schema::dump(&self.url, id, schema::Section::PreData, catalog).await?,
-                post: schema::dump(&self.url, id, schema::Section::PostData, catalog).await?,
+                pre: schema::dump(&self.url, id, schema::Section::PreData, catalog, self.large_objects).await?,
+                post: schema::dump(&self.url, id, schema::Section::PostData, catalog, self.large_objects).await?,
             })
         })
     }

@@ -2,12 +2,13 @@
 //! WITHOUT ROWID) with their columns, keys, rowid range and size, foreign
 //! keys, and `sqlite_sequence` counters as sequences.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{quote_ident, types::kind};
 use crate::catalog::{Catalog, Column, ForeignKey, Sequence, Table};
+use crate::db::source::NotCarried;
 use crate::select::Selection;
 
 /// SQLite has one schema per attached file; sluice dumps `main`.
@@ -48,9 +49,10 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
             continue;
         }
         if kind == "virtual" {
-            bail!(
+            return Err(NotCarried(format!(
                 "table main.{name} is a virtual table, which sluice cannot dump yet: leave it out with --exclude 'main.{name}'"
-            );
+            ))
+            .into());
         }
         let without_rowid = row.get::<i64, _>("wr") != 0;
         let (table, layout) = table(conn, name, without_rowid).await?;
@@ -68,6 +70,7 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
         foreign_keys,
         include_given: selection.has_include(),
         excluded,
+        left_out: Vec::new(),
     };
     Ok((catalog, layouts))
 }
