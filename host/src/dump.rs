@@ -98,12 +98,9 @@ pub async fn execute(
         progress: progress.clone(),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
-    let per_table: Vec<(String, u64)> = catalog
-        .tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.qualified(), prepared.chunks.iter().filter(|c| c.table == i).count() as u64))
-        .collect();
+    let mut counts = vec![0u64; catalog.tables.len()];
+    prepared.chunks.iter().for_each(|c| counts[c.table] += 1);
+    let per_table: Vec<(String, u64)> = catalog.tables.iter().map(|t| t.qualified()).zip(counts).collect();
     let estimated_rows = catalog.tables.iter().map(|t| t.estimated_rows.max(0) as u64).sum();
     progress.run_start(&per_table, estimated_rows, catalog.tables.iter().map(|t| t.bytes).sum());
     let data = pool::run(workers, prepared.chunks.clone());

@@ -285,8 +285,7 @@ pub fn explain(error: anyhow::Error, store: &dyn Store, chunk: &ChunkRecord) -> 
 /// Reads a schema script and checks it against the manifest.
 pub fn read_checked(store: &dyn Store, record: &crate::manifest::FileRecord) -> anyhow::Result<String> {
     let bytes = store.get(&record.file)?.ok_or_else(|| anyhow!("{} is missing", record.file))?;
-    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    if bytes.len() as u64 != record.bytes || digest != record.sha256 {
+    if compare(&record.file, hash_reader(&bytes[..])?, record.bytes, &record.sha256).is_err() {
         anyhow::bail!("{} does not match its checksum in the manifest", record.file);
     }
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", record.file))
