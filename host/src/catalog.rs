@@ -52,9 +52,53 @@ pub struct Column {
     pub nullable: bool,
 }
 
+/// What a [`Table`]'s rows are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// A table's own rows.
+    #[default]
+    Rows,
+    /// PostgreSQL large objects' contents, as `(loid, offset, data)` pieces
+    /// of at most [`LARGE_OBJECT_PIECE`] bytes: the pseudo-table
+    /// [`LARGE_OBJECTS`], dumped and restored like a table but written back
+    /// with `lo_put` into the objects the pre-data script creates.
+    LargeObjects,
+}
+
+impl TableKind {
+    /// Whether this is an ordinary table (for serde's skip).
+    pub fn is_rows(&self) -> bool {
+        *self == TableKind::Rows
+    }
+}
+
+/// The schema and name of the large-object pseudo-table.
+pub const LARGE_OBJECTS: (&str, &str) = ("pg_catalog", "pg_largeobject");
+
+/// `pg_catalog.pg_largeobject`, for messages.
+pub fn large_objects_qualified() -> String {
+    format!("{}.{}", LARGE_OBJECTS.0, LARGE_OBJECTS.1)
+}
+
+/// The most bytes of a large object in one piece (one row of the pseudo-table).
+pub const LARGE_OBJECT_PIECE: u64 = 256 << 10;
+
+/// How many large objects a dump carries, and their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LargeObjectCount {
+    /// Objects.
+    pub objects: u64,
+    /// Bytes of their contents.
+    pub bytes: u64,
+}
+
 /// A base table (or leaf partition) whose rows are dumped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
+    /// What the rows are (a table's, or large objects' pieces).
+    #[serde(default, skip_serializing_if = "TableKind::is_rows")]
+    pub kind: TableKind,
     /// Schema / database name.
     pub schema: String,
     /// Table name.
@@ -139,4 +183,7 @@ pub struct Catalog {
     /// Data the user left out on purpose besides tables (`12 large objects
     /// (--large-objects exclude)`), for the manifest and the summary.
     pub left_out: Vec<String>,
+    /// The large objects the dump carries (their pseudo-table is among
+    /// `tables`).
+    pub large_objects: Option<LargeObjectCount>,
 }

@@ -117,6 +117,7 @@ fn synthetic() -> (Table, Batch) {
         unique: Vec::new(),
         int_key: None,
         key_bounds: Vec::new(),
+        kind: Default::default(),
     };
     let mut batch = Batch { rows: rows.len() as u32, columns: (0..columns.len()).map(|_| ColumnData::new()).collect() };
     for row in &rows {

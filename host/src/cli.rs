@@ -124,9 +124,9 @@ struct DumpArgs {
     /// MySQL/MariaDB: how workers' snapshots are aligned: auto, backup-stage, ftwrl, lock-tables, none-validate.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     lock_mode: String,
-    /// PostgreSQL large objects: include (refused while not yet supported, when any exist) or exclude (left out on purpose, recorded in the manifest).
-    #[arg(long, value_enum, default_value_t = LargeObjects::Include)]
-    large_objects: LargeObjects,
+    /// PostgreSQL large objects: include (contents and all), exclude (left out, recorded in the manifest) or empty (objects without contents). Default: include, but exclude when --include is given (as pg_dump -t) or the config masks.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    large_objects: Option<LargeObjects>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -205,6 +205,9 @@ struct PlanArgs {
     /// Target size of one data chunk (e.g. 64MiB).
     #[arg(long, value_name = "SIZE", default_value = "128MiB")]
     chunk_size: String,
+    /// PostgreSQL large objects, as for dump: include, exclude or empty.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    large_objects: Option<LargeObjects>,
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
@@ -247,6 +250,8 @@ pub struct DumpJob {
     pub lock_mode: LockMode,
     /// PostgreSQL large objects.
     pub large_objects: LargeObjects,
+    /// Why (for the manifest's `left_out`).
+    pub large_objects_reason: String,
 }
 
 /// A checked restore request.
@@ -352,13 +357,16 @@ impl Cli {
             Command::Plan(args) => {
                 let config = load_config(args.config.as_deref())?;
                 let source = DbUrl::parse(&args.source).usage_err()?;
+                let selection = resolve_selection(&args.selection, &config)?;
+                let (large_objects, large_objects_reason) =
+                    resolve_large_objects(args.large_objects, &config, &selection);
                 Ok(Job::Plan(DumpJob {
                     format: source.engine().default_format(),
                     source,
                     out: String::new(),
                     jobs: 1,
                     compression: Compression::Zstd(1),
-                    selection: resolve_selection(&args.selection, &config)?,
+                    selection,
                     transforms: resolve_transforms(&config, &args.transform)?,
                     progress: ProgressMode::None,
                     chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
@@ -369,8 +377,8 @@ impl Cli {
                     config,
                     json: args.json,
                     lock_mode: LockMode::Auto,
-                    // Plan lists what a dump would refuse instead of stopping.
-                    large_objects: LargeObjects::Exclude,
+                    large_objects,
+                    large_objects_reason,
                 }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
@@ -395,13 +403,15 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         Some(text) => Compression::parse(text).usage_err()?,
         None => Compression::Zstd(1),
     };
+    let selection = resolve_selection(&args.selection, &config)?;
+    let (large_objects, large_objects_reason) = resolve_large_objects(args.large_objects, &config, &selection);
     Ok(DumpJob {
         source,
         out: args.out,
         jobs: check_jobs(args.jobs)?,
         format,
         compression,
-        selection: resolve_selection(&args.selection, &config)?,
+        selection,
         transforms: resolve_transforms(&config, &args.transform)?,
         progress: args.progress,
         chunk_bytes: parse_size(&args.chunk_size).usage_err()?,
@@ -412,8 +422,41 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         config,
         json: false,
         lock_mode: LockMode::parse(&args.lock_mode).usage_err()?,
-        large_objects: args.large_objects,
+        large_objects,
+        large_objects_reason,
     })
+}
+
+/// What happens to PostgreSQL large objects, and why: the flag, else the
+/// config's `large_objects`, else pg_dump's rule (left out when tables are
+/// picked with `--include`), else, for a masked dump, left out (their
+/// contents are opaque bytes no masking rule can see into, so a masked
+/// copy carries them only when asked), else carried.
+fn resolve_large_objects(
+    flag: Option<LargeObjects>,
+    config: &Config,
+    selection: &Selection,
+) -> (LargeObjects, String) {
+    if let Some(choice) = flag {
+        return (choice, format!("--large-objects {}", choice.name()));
+    }
+    if let Some(choice) = config.large_objects {
+        return (choice, format!("large_objects = \"{}\" in the config", choice.name()));
+    }
+    if selection.has_include() {
+        return (
+            LargeObjects::Exclude,
+            "--include picks tables, as pg_dump -t: pass --large-objects include to carry them".to_owned(),
+        );
+    }
+    if crate::masking::configured(config) {
+        return (
+            LargeObjects::Exclude,
+            "a masked dump carries them only when the config says large_objects = \"include\" or \"empty\""
+                .to_owned(),
+        );
+    }
+    (LargeObjects::Include, String::new())
 }
 
 /// The variable holding the masking key.

@@ -67,6 +67,9 @@ pub struct Config {
     /// Declared ("virtual") foreign keys, added to the catalog's for masking.
     #[serde(default)]
     pub fk: Vec<VirtualForeignKey>,
+    /// PostgreSQL large objects: `include`, `exclude` or `empty` (the
+    /// `--large-objects` flag wins).
+    pub large_objects: Option<crate::db::LargeObjects>,
 }
 
 /// `[mask]`.

@@ -49,7 +49,12 @@ async fn open_and_execute(job: &DumpJob, progress: &mut Progress) -> Result<(), 
 }
 
 fn source_options(job: &DumpJob) -> SourceOptions {
-    SourceOptions { jobs: job.jobs, lock_mode: job.lock_mode, large_objects: job.large_objects }
+    SourceOptions {
+        jobs: job.jobs,
+        lock_mode: job.lock_mode,
+        large_objects: job.large_objects,
+        large_objects_reason: job.large_objects_reason.clone(),
+    }
 }
 
 /// Data the source holds and sluice cannot carry is bad input (exit 2):
@@ -200,8 +205,12 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
         chunks.len(),
         catalog.sequences.len()
     );
+    if let Some(count) = catalog.large_objects {
+        let name = crate::catalog::large_objects_qualified();
+        out!("large objects: {} ({} bytes), carried as {name}", count.objects, count.bytes);
+    }
     for item in &catalog.left_out {
-        out!("note: a dump refuses this unless told to leave it out: {item}");
+        out!("left out on purpose: {item}");
     }
     Ok(())
 }
@@ -264,6 +273,7 @@ fn assemble(
             })
             .collect();
         entries.push(TableEntry {
+            kind: table.kind,
             schema: table.schema.clone(),
             name: table.name.clone(),
             columns,
@@ -310,19 +320,27 @@ fn assemble(
         components,
         mask_key_env: job.key.as_ref().map(|_| job.key_env.clone()),
         left_out: catalog.left_out.clone(),
+        large_objects: catalog.large_objects,
     })
 }
 
 fn summary(manifest: &Manifest, elapsed: std::time::Duration) {
-    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    let rows: u64 = manifest.tables.iter().filter(|t| t.kind.is_rows()).map(|t| t.rows).sum();
     let bytes: u64 = manifest.tables.iter().map(|t| t.bytes).sum();
     let files: usize = manifest.tables.iter().map(|t| t.chunks.len()).sum();
+    let tables = manifest.tables.iter().filter(|t| t.kind.is_rows()).count();
+    let large_objects = match manifest.large_objects {
+        Some(count) => format!(", {} large objects ({} bytes)", count.objects, count.bytes),
+        None => String::new(),
+    };
     let secs = elapsed.as_secs_f64().max(1e-3);
     out!(
-        "dumped {} tables, {rows} rows, {files} files, {bytes} bytes in {secs:.2}s ({:.0} rows/s)",
-        manifest.tables.len(),
+        "dumped {tables} tables, {rows} rows{large_objects}, {files} files, {bytes} bytes in {secs:.2}s ({:.0} rows/s)",
         rows as f64 / secs
     );
+    for item in &manifest.left_out {
+        out!("left out on purpose: {item}");
+    }
 }
 
 #[cfg(test)]
@@ -363,6 +381,7 @@ pub(crate) mod tests {
             json: false,
             lock_mode: LockMode::Auto,
             large_objects: crate::db::LargeObjects::Include,
+            large_objects_reason: String::new(),
         }
     }
 

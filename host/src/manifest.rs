@@ -6,7 +6,7 @@
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Column, Sequence};
+use crate::catalog::{Column, LargeObjectCount, Sequence, TableKind};
 use crate::db::Engine;
 use crate::stage::World;
 use crate::store::Store;
@@ -49,6 +49,10 @@ pub struct Manifest {
     /// (--large-objects exclude)`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// PostgreSQL large objects carried (their pieces are the table entry
+    /// of kind `large-objects`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_objects: Option<LargeObjectCount>,
 }
 
 /// Source database.
@@ -95,6 +99,9 @@ pub struct FileRecord {
 /// One dumped table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableEntry {
+    /// What the rows are (absent: a table's own rows).
+    #[serde(default, skip_serializing_if = "TableKind::is_rows")]
+    pub kind: TableKind,
     /// Schema.
     pub schema: String,
     /// Name.
@@ -122,6 +129,7 @@ impl TableEntry {
     /// row stages), for loaders and the components' `table`.
     pub fn table(&self) -> crate::catalog::Table {
         crate::catalog::Table {
+            kind: self.kind,
             schema: self.schema.clone(),
             name: self.name.clone(),
             columns: self.columns.clone(),

@@ -107,7 +107,9 @@ pub fn plan(config: &Config, catalog: &Catalog) -> anyhow::Result<MaskPlan> {
     for rule in config.table.iter().filter(|r| r.is_masking() || !r.keep.is_empty()) {
         let glob = crate::select::Glob::new(&rule.match_)?;
         for (i, table) in tables.iter().enumerate() {
-            if !glob.matches(&table.schema, &table.name) {
+            // Large objects are not rows a rule can see into: the config's
+            // `large_objects` decides about them.
+            if !table.kind.is_rows() || !glob.matches(&table.schema, &table.name) {
                 continue;
             }
             let m = &mut merged[i];
@@ -364,6 +366,7 @@ mod tests {
             unique: if pk.is_empty() { vec![] } else { vec![pk.iter().map(|c| c.to_string()).collect()] },
             int_key: None,
             key_bounds: Vec::new(),
+            kind: Default::default(),
         }
     }
 
@@ -395,6 +398,7 @@ mod tests {
             include_given: false,
             excluded: vec![],
             left_out: Vec::new(),
+            large_objects: None,
         }
     }
 

@@ -155,7 +155,8 @@ pub fn pipelines(
             rows.extend(
                 transforms
                     .iter()
-                    .filter(|rule| rule.glob.matches(&table.schema, &table.name))
+                    // Large objects' pieces are bytes, not rows: no row transform.
+                    .filter(|rule| table.kind.is_rows() && rule.glob.matches(&table.schema, &table.name))
                     .map(|rule| (rule.component.clone(), rule.config.clone())),
             );
             let native = output.stages == StagesMode::Auto;

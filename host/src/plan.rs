@@ -132,6 +132,9 @@ pub fn split_words(table: &Table, chunks: &[&Chunk], chunk_bytes: u64) -> String
     let n = chunks.len();
     // One chunk reads the whole table, whatever its range says.
     let first = chunks.first().map(|c| c.range).filter(|_| n > 1);
+    if table.kind == crate::catalog::TableKind::LargeObjects {
+        return if n > 1 { format!("object ranges ({n})") } else { "whole: every object".to_owned() };
+    }
     match first {
         Some(ChunkRange::Pages { .. }) => format!("ctid pages ({n} ranges)"),
         Some(ChunkRange::Keys { .. }) => {
@@ -170,6 +173,7 @@ mod tests {
             unique: Vec::new(),
             int_key: None,
             key_bounds: Vec::new(),
+            kind: Default::default(),
         }
     }
 

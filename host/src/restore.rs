@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use crate::catalog::{ColumnKind, Table};
+use crate::catalog::{ColumnKind, LargeObjectCount, Table};
 use crate::cli::RestoreJob;
 use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
 use crate::error::{Failure, JobContext, UsageContext};
@@ -72,8 +72,15 @@ pub async fn execute(
     let decoding = Decoding::for_manifest(manifest, job.stages).usage_err()?;
     let pre = read_checked(&*store, &manifest.schema.pre_data).job_err()?;
     let post = read_checked(&*store, &manifest.schema.post_data).job_err()?;
-    let entries: Vec<Arc<TableEntry>> =
-        manifest.tables.iter().filter(|t| job.selection.selects(&t.schema, &t.name)).cloned().map(Arc::new).collect();
+    // The pre-data script creates every large object the dump carries, so
+    // their contents are restored whatever the tables selected.
+    let entries: Vec<Arc<TableEntry>> = manifest
+        .tables
+        .iter()
+        .filter(|t| !t.kind.is_rows() || job.selection.selects(&t.schema, &t.name))
+        .cloned()
+        .map(Arc::new)
+        .collect();
     let tables: Vec<Table> = entries.iter().map(|e| e.table()).collect();
     let runtime = Runtime::new(job.limits).job_err()?;
     let per_table: Vec<(String, u64)> = entries.iter().map(|t| (t.qualified(), t.chunks.len() as u64)).collect();
@@ -121,7 +128,7 @@ pub async fn execute(
         }
     }
     target.finish(&manifest.sequences).await.job_err()?;
-    report(&entries, mismatches, clock)
+    report(&entries, manifest.large_objects, mismatches, clock)
 }
 
 /// One file to load: its table's index among the restored tables, the
@@ -145,13 +152,23 @@ fn dump_order(tables: &[Arc<TableEntry>]) -> Vec<Work> {
 }
 
 /// Fails on row-count mismatches, else prints the summary.
-fn report(tables: &[Arc<TableEntry>], mismatches: Vec<String>, clock: Instant) -> Result<(), Failure> {
+fn report(
+    tables: &[Arc<TableEntry>],
+    large_objects: Option<LargeObjectCount>,
+    mismatches: Vec<String>,
+    clock: Instant,
+) -> Result<(), Failure> {
     if !mismatches.is_empty() {
         return Err(Failure::Job(anyhow!("row counts differ from the manifest: {}", mismatches.join("; "))));
     }
-    let rows: u64 = tables.iter().map(|t| t.rows).sum();
+    let rows: u64 = tables.iter().filter(|t| t.kind.is_rows()).map(|t| t.rows).sum();
+    let count = tables.iter().filter(|t| t.kind.is_rows()).count();
+    let large_objects = match large_objects {
+        Some(lo) if tables.iter().any(|t| !t.kind.is_rows()) => format!(", {} large objects", lo.objects),
+        _ => String::new(),
+    };
     let secs = clock.elapsed().as_secs_f64().max(1e-3);
-    out!("restored {} tables, {rows} rows in {secs:.2}s ({:.0} rows/s)", tables.len(), rows as f64 / secs);
+    out!("restored {count} tables, {rows} rows{large_objects} in {secs:.2}s ({:.0} rows/s)", rows as f64 / secs);
     Ok(())
 }
 

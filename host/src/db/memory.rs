@@ -81,6 +81,7 @@ impl Source for MemorySource {
                 include_given: false,
                 excluded: vec![],
                 left_out: Vec::new(),
+                large_objects: None,
             })
         })
     }

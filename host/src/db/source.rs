@@ -52,20 +52,36 @@ impl LockMode {
     }
 }
 
-/// What a dump does with PostgreSQL large objects (`--large-objects`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// What a dump does with PostgreSQL large objects (`--large-objects`, or
+/// `large_objects` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LargeObjects {
-    /// Carry them: not yet supported, so a database that has any is
-    /// refused rather than dumped without their contents.
+    /// Carry them: every object with its OID, owner, ACL, comment and
+    /// contents.
     #[default]
     Include,
     /// Leave them out on purpose (pg_dump `--no-large-objects`): the
     /// manifest records how many were left out.
     Exclude,
+    /// Carry the objects (OID, owner, ACL, comment) but not their contents:
+    /// they are restored empty, and the manifest says so.
+    Empty,
+}
+
+impl LargeObjects {
+    /// The flag's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            LargeObjects::Include => "include",
+            LargeObjects::Exclude => "exclude",
+            LargeObjects::Empty => "empty",
+        }
+    }
 }
 
 /// What opening a source needs besides its URL.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
     /// The most reader connections the dump will ask for.
     pub jobs: usize,
@@ -73,6 +89,9 @@ pub struct SourceOptions {
     pub lock_mode: LockMode,
     /// PostgreSQL large objects.
     pub large_objects: LargeObjects,
+    /// Why `large_objects` is what it is (`--large-objects exclude`), for
+    /// the manifest's `left_out` when they are not carried whole.
+    pub large_objects_reason: String,
 }
 
 /// Data the source holds that sluice cannot carry yet, found while reading

@@ -137,6 +137,7 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
         include_given: selection.has_include(),
         excluded,
         left_out: Vec::new(),
+        large_objects: None,
     })
 }
 

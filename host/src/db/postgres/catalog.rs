@@ -107,6 +107,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             unique: Vec::new(),
             int_key: None,
             key_bounds: Vec::new(),
+            kind: Default::default(),
         });
     }
     let index: HashMap<i64, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();
@@ -178,5 +179,6 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         include_given: selection.has_include(),
         excluded,
         left_out: Vec::new(),
+        large_objects: None,
     })
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL: catalog, snapshot, schema (pg_dump), COPY reads and loads.
 
 pub mod catalog;
+pub mod large_objects;
 pub mod read;
 pub mod schema;
 pub mod snapshot;

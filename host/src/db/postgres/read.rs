@@ -8,7 +8,7 @@ use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc::Sender;
 
 use super::{qualified, quote_ident};
-use crate::catalog::Table;
+use crate::catalog::{Table, TableKind};
 use crate::db::source::{ChunkReader, Piece};
 use crate::plan::ChunkRange;
 
@@ -70,6 +70,9 @@ async fn copy_out(conn: &mut PgConnection, statement: &str, tx: &Sender<Piece>) 
 /// inheritance parent's rows apart from its children's (each child is its
 /// own table in the dump).
 pub fn copy_out_statement(table: &Table, range: ChunkRange) -> anyhow::Result<String> {
+    if table.kind == TableKind::LargeObjects {
+        return super::large_objects::copy_out_statement(table, range);
+    }
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let filter = match range {
         ChunkRange::Whole => String::new(),
@@ -111,6 +114,7 @@ mod tests {
             unique: Vec::new(),
             int_key: None,
             key_bounds: Vec::new(),
+            kind: Default::default(),
         };
         assert_eq!(
             copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }).expect("pages"),

@@ -48,9 +48,7 @@ pub async fn dump(
         .arg(section.flag())
         .arg("--no-password")
         .args(table_filters(catalog))
-        // `-B` (pg_dump ≥ 10; `--no-large-objects` since 16): no large
-        // object is created on restore when they were left out.
-        .args((large_objects == LargeObjects::Exclude).then_some("--no-blobs"))
+        .args(large_object_flag(catalog, large_objects))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -71,13 +69,24 @@ pub async fn dump(
         .map_err(|_| anyhow::anyhow!("{program} {} printed a script that is not UTF-8", section.flag()))
 }
 
+/// `-B` (`--no-blobs`; `--no-large-objects` since 16): no large object is
+/// created on restore when they were left out. `-b`: pg_dump leaves them
+/// out when `--table` is given, unless told.
+fn large_object_flag(catalog: &Catalog, large_objects: LargeObjects) -> Option<&'static str> {
+    match large_objects {
+        LargeObjects::Exclude => Some("-B"),
+        LargeObjects::Include | LargeObjects::Empty if catalog.include_given => Some("-b"),
+        LargeObjects::Include | LargeObjects::Empty => None,
+    }
+}
+
 /// `--table` for each selected table when include globs were given, else
 /// `--exclude-table` for each table the selection left out; pattern text is
 /// quoted so it matches exactly one table.
 fn table_filters(catalog: &Catalog) -> Vec<String> {
     let exact = |schema: &str, name: &str| format!("{}.{}", quote_ident(schema), quote_ident(name));
     if catalog.include_given {
-        let data = catalog.tables.iter().map(|t| exact(&t.schema, &t.name));
+        let data = catalog.tables.iter().filter(|t| t.kind.is_rows()).map(|t| exact(&t.schema, &t.name));
         let parents = catalog.schema_only.iter().map(|(s, t)| exact(s, t));
         data.chain(parents).map(|p| format!("--table={p}")).collect()
     } else {

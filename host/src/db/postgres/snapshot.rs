@@ -43,12 +43,14 @@ impl Coordinator {
     /// Takes `ACCESS SHARE` locks on every table so no DDL can change them
     /// while the dump runs.
     pub async fn lock(&mut self, tables: &[Table]) -> anyhow::Result<()> {
-        for group in tables.chunks(500) {
-            let sql: Vec<String> = group
-                .iter()
-                .map(|t| format!("LOCK TABLE ONLY {} IN ACCESS SHARE MODE", qualified(&t.schema, &t.name)))
-                .collect();
-            sqlx::raw_sql(&sql.join(";\n")).execute(&mut self.conn).await.context("cannot lock tables")?;
+        // The large objects' pseudo-table is no relation to lock.
+        let statements: Vec<String> = tables
+            .iter()
+            .filter(|t| t.kind.is_rows())
+            .map(|t| format!("LOCK TABLE ONLY {} IN ACCESS SHARE MODE", qualified(&t.schema, &t.name)))
+            .collect();
+        for group in statements.chunks(500) {
+            sqlx::raw_sql(&group.join(";\n")).execute(&mut self.conn).await.context("cannot lock tables")?;
         }
         Ok(())
     }

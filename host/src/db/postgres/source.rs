@@ -5,9 +5,9 @@ use futures_util::future::LocalBoxFuture;
 
 use super::read::PgReader;
 use super::snapshot::Coordinator;
-use super::{catalog, schema};
+use super::{catalog, large_objects, schema};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, LargeObjects, NotCarried, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::source::{ChunkReader, LargeObjects, SchemaScripts, SnapshotInfo, Source, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -16,13 +16,19 @@ pub struct PgSource {
     url: DbUrl,
     coordinator: Coordinator,
     large_objects: LargeObjects,
+    large_objects_reason: String,
 }
 
 impl PgSource {
     /// Opens the coordinator and exports its snapshot.
     pub async fn open(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Self> {
         let coordinator = Coordinator::begin(url).await?;
-        Ok(PgSource { url: url.clone(), coordinator, large_objects: options.large_objects })
+        Ok(PgSource {
+            url: url.clone(),
+            coordinator,
+            large_objects: options.large_objects,
+            large_objects_reason: options.large_objects_reason.clone(),
+        })
     }
 }
 
@@ -31,23 +37,32 @@ impl Source for PgSource {
         Engine::Postgres
     }
 
-    fn catalog<'a>(&'a mut self, selection: &'a Selection, _: u64) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
+    fn catalog<'a>(
+        &'a mut self,
+        selection: &'a Selection,
+        chunk_bytes: u64,
+    ) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
         Box::pin(async move {
             let mut catalog = catalog::load(self.coordinator.conn(), selection).await?;
-            let large_objects: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
-                .fetch_one(self.coordinator.conn())
-                .await?;
+            let reason = &self.large_objects_reason;
             match self.large_objects {
-                _ if large_objects == 0 => {}
                 LargeObjects::Include => {
-                    return Err(NotCarried(format!(
-                        "the database has {large_objects} large object(s), whose contents sluice cannot dump yet: \
-                         leave them out on purpose with --large-objects exclude, or use pg_dump for them"
-                    ))
-                    .into());
+                    if let Some((table, count)) =
+                        large_objects::pseudo_table(self.coordinator.conn(), chunk_bytes).await?
+                    {
+                        catalog.tables.push(table);
+                        catalog.large_objects = Some(count);
+                    }
                 }
-                LargeObjects::Exclude => {
-                    catalog.left_out.push(format!("{large_objects} large object(s) (--large-objects exclude)"))
+                LargeObjects::Exclude | LargeObjects::Empty => {
+                    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
+                        .fetch_one(self.coordinator.conn())
+                        .await?;
+                    if n > 0 && self.large_objects == LargeObjects::Exclude {
+                        catalog.left_out.push(format!("{n} large object(s) ({reason})"));
+                    } else if n > 0 {
+                        catalog.left_out.push(format!("the contents of {n} large object(s), restored empty ({reason})"));
+                    }
                 }
             }
             self.coordinator.lock(&catalog.tables).await?;

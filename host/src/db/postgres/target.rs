@@ -6,8 +6,8 @@ use futures_util::future::{BoxFuture, LocalBoxFuture};
 use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc::Receiver;
 
-use super::{connect, schema, write};
-use crate::catalog::{Sequence, Table};
+use super::{connect, large_objects, schema, write};
+use crate::catalog::{Sequence, Table, TableKind};
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader, Loaders, Target};
 use crate::db::url::{DbUrl, Engine};
@@ -96,8 +96,20 @@ impl Loader for PgLoader {
         mut pieces: Receiver<Piece>,
     ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         Box::pin(async move {
-            let statement = write::copy_in_statement(file.table, file.format);
+            let large_objects = file.table.kind == TableKind::LargeObjects;
+            let statement = if large_objects {
+                // Pieces go through a staging table: COPY cannot write into
+                // large objects, `lo_put` then can.
+                let (schema, name) = large_objects::STAGING;
+                let staging = Table { schema: schema.to_owned(), name: name.to_owned(), ..file.table.clone() };
+                write::copy_in_statement(&staging, file.format)
+            } else {
+                write::copy_in_statement(file.table, file.format)
+            };
             sqlx::Executor::execute(&mut self.conn, "BEGIN").await?;
+            if large_objects {
+                sqlx::Executor::execute(&mut self.conn, large_objects::CREATE_STAGING).await?;
+            }
             let copied = async {
                 let mut copy = self.conn.copy_in_raw(&statement).await?;
                 loop {
@@ -123,6 +135,13 @@ impl Loader for PgLoader {
                 }
                 Ok(rows)
             });
+            let outcome = match outcome {
+                Ok(rows) if large_objects => sqlx::Executor::execute(&mut self.conn, large_objects::WRITE_STAGED)
+                    .await
+                    .map(|_| rows)
+                    .map_err(|e| anyhow::Error::new(e).context("cannot write the large objects' pieces")),
+                other => other,
+            };
             match outcome {
                 Ok(rows) => {
                     sqlx::Executor::execute(&mut self.conn, "COMMIT").await?;

@@ -71,6 +71,7 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
         include_given: selection.has_include(),
         excluded,
         left_out: Vec::new(),
+        large_objects: None,
     };
     Ok((catalog, layouts))
 }
