@@ -432,11 +432,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
 /// picked with `--include`), else, for a masked dump, left out (their
 /// contents are opaque bytes no masking rule can see into, so a masked
 /// copy carries them only when asked), else carried.
-fn resolve_large_objects(
-    flag: Option<LargeObjects>,
-    config: &Config,
-    selection: &Selection,
-) -> (LargeObjects, String) {
+fn resolve_large_objects(flag: Option<LargeObjects>, config: &Config, selection: &Selection) -> (LargeObjects, String) {
     if let Some(choice) = flag {
         return (choice, format!("--large-objects {}", choice.name()));
     }
@@ -452,8 +448,7 @@ fn resolve_large_objects(
     if crate::masking::configured(config) {
         return (
             LargeObjects::Exclude,
-            "a masked dump carries them only when the config says large_objects = \"include\" or \"empty\""
-                .to_owned(),
+            "a masked dump carries them only when the config says large_objects = \"include\" or \"empty\"".to_owned(),
         );
     }
     (LargeObjects::Include, String::new())

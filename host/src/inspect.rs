@@ -25,7 +25,12 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         out!("left out on purpose: {item}");
     }
     if let Some(count) = manifest.large_objects {
-        out!("large objects: {} ({} bytes), in the files of {}", count.objects, count.bytes, crate::catalog::large_objects_qualified());
+        out!(
+            "large objects: {} ({} bytes), in the files of {}",
+            count.objects,
+            count.bytes,
+            crate::catalog::large_objects_qualified()
+        );
     }
     out!("format {}, compression {}", manifest.format, manifest.compression);
     out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");

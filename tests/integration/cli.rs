@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use sluice_tests::{DumpDir, TestDb, run, sluice_command};
+use sluice_tests::{DumpDir, TestDb, chunks_of, run, sluice_command, table_entry};
 
 #[test]
 fn an_unknown_flag_is_bad_usage() {
@@ -170,23 +170,42 @@ fn plan_says_rows_and_how_each_table_is_split() {
 }
 
 #[test]
-fn a_database_with_large_objects_is_refused_unless_they_are_left_out_on_purpose() {
+fn large_objects_round_trip_with_their_contents_or_are_left_out_on_purpose() {
     let db = TestDb::new();
-    db.exec("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); SELECT lo_from_bytea(0, 'contents that would be lost');");
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); \
+         SELECT lo_from_bytea(424243, 'a few bytes'); SELECT lo_create(424242); \
+         COMMENT ON LARGE OBJECT 424243 IS 'tiny'; \
+         SELECT lo_from_bytea(424244, (SELECT string_agg(decode(md5(i::text), 'hex'), ''::bytea) \
+                                         FROM generate_series(1, 200000) AS i) || '\\x0102'::bytea);",
+    );
+    let contents = "SELECT string_agg(m.oid || ':' || length(lo_get(m.oid)) || ':' || md5(lo_get(m.oid)) || ':' \
+                    || coalesce(obj_description(m.oid, 'pg_largeobject'), '-'), ',' ORDER BY m.oid) \
+                    FROM pg_largeobject_metadata m";
     let dir = DumpDir::new();
-    run(["dump", db.url(), "--out", dir.arg()])
-        .assert_code(2)
-        .assert_stderr_contains("1 large object(s)")
-        .assert_stderr_contains("--large-objects exclude");
-    assert!(!dir.path().exists(), "a refused dump created --out");
-
-    run(["dump", db.url(), "--out", dir.arg(), "--large-objects", "exclude"]).assert_success();
-    let left_out = dir.manifest()["left_out"].clone();
-    assert_eq!(left_out, serde_json::json!(["1 large object(s) (--large-objects exclude)"]));
-    run(["inspect", dir.arg()]).assert_success();
-    assert!(run(["inspect", dir.arg()]).stdout.contains("left out on purpose: 1 large object(s)"));
+    run(["dump", db.url(), "--out", dir.arg(), "--chunk-size", "1MiB", "-j", "2"]).assert_success();
+    let manifest = dir.manifest();
+    assert_eq!(manifest["large_objects"]["objects"], 3, "{manifest}");
+    let entry = table_entry(&manifest, "pg_catalog", "pg_largeobject");
+    assert!(chunks_of(entry).len() > 1, "the 3 MiB object did not split the chunks: {entry}");
+    run(["verify", dir.arg()]).assert_success();
+    assert!(run(["inspect", dir.arg()]).stdout.contains("large objects: 3 ("));
     let target = TestDb::new();
-    run(["restore", dir.arg(), target.url()]).assert_success();
+    run(["restore", dir.arg(), target.url(), "-j", "2"]).assert_success();
+    assert_eq!(target.query(contents), db.query(contents), "large objects differ after the round trip");
+
+    let left = DumpDir::new();
+    run(["dump", db.url(), "--out", left.arg(), "--large-objects", "exclude"]).assert_success();
+    let left_out = left.manifest()["left_out"].clone();
+    assert_eq!(left_out, serde_json::json!(["3 large object(s) (--large-objects exclude)"]));
+    assert!(run(["inspect", left.arg()]).stdout.contains("left out on purpose: 3 large object(s)"));
+    let target = TestDb::new();
+    run(["restore", left.arg(), target.url()]).assert_success();
     assert_eq!(target.query_i64("SELECT count(*) FROM pg_largeobject_metadata"), 0, "an empty large object came back");
     assert_eq!(target.query_i64("SELECT count(*) FROM t"), 1);
+
+    let picked = DumpDir::new();
+    run(["dump", db.url(), "--out", picked.arg(), "--include", "public.t"]).assert_success();
+    let left_out = picked.manifest()["left_out"].to_string();
+    assert!(left_out.contains("3 large object(s) (--include picks tables"), "{left_out}");
 }

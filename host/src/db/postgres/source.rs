@@ -61,7 +61,9 @@ impl Source for PgSource {
                     if n > 0 && self.large_objects == LargeObjects::Exclude {
                         catalog.left_out.push(format!("{n} large object(s) ({reason})"));
                     } else if n > 0 {
-                        catalog.left_out.push(format!("the contents of {n} large object(s), restored empty ({reason})"));
+                        catalog
+                            .left_out
+                            .push(format!("the contents of {n} large object(s), restored empty ({reason})"));
                     }
                 }
             }
