@@ -70,13 +70,9 @@ pub enum LargeObjects {
 }
 
 impl LargeObjects {
-    /// The flag's value.
-    pub fn name(self) -> &'static str {
-        match self {
-            LargeObjects::Include => "include",
-            LargeObjects::Exclude => "exclude",
-            LargeObjects::Empty => "empty",
-        }
+    /// The flag's value, as clap spells it.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map(|v| v.get_name().to_owned()).unwrap_or_default()
     }
 }
 

@@ -51,10 +51,11 @@ pub async fn pseudo_table(
         kind: TableKind::LargeObjects,
         schema: LARGE_OBJECTS.0.to_owned(),
         name: LARGE_OBJECTS.1.to_owned(),
-        columns: vec![column("loid", "oid", ColumnKind::Integer), column("offset", "bigint", ColumnKind::Integer)]
-            .into_iter()
-            .chain([column("data", "bytea", ColumnKind::Binary)])
-            .collect(),
+        columns: vec![
+            column("loid", "oid", ColumnKind::Integer),
+            column("offset", "bigint", ColumnKind::Integer),
+            column("data", "bytea", ColumnKind::Binary),
+        ],
         primary_key: vec!["loid".to_owned(), "offset".to_owned()],
         estimated_rows: pieces as i64,
         bytes: count.bytes,
@@ -126,9 +127,9 @@ pub const STAGING: (&str, &str) = ("pg_temp", "sluice_large_objects");
 pub const CREATE_STAGING: &str = "CREATE TEMP TABLE IF NOT EXISTS sluice_large_objects \
     (loid oid NOT NULL, \"offset\" bigint NOT NULL, data bytea NOT NULL) ON COMMIT DELETE ROWS";
 
-/// Writes the staged pieces into their objects.
-pub const WRITE_STAGED: &str =
-    "SELECT pg_catalog.lo_put(loid, \"offset\", data) FROM pg_temp.sluice_large_objects ORDER BY loid, \"offset\"";
+/// Writes the staged pieces into their objects (each at its own offset,
+/// so in any order: no sort).
+pub const WRITE_STAGED: &str = "SELECT pg_catalog.lo_put(loid, \"offset\", data) FROM pg_temp.sluice_large_objects";
 
 #[cfg(test)]
 mod tests {

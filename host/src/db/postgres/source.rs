@@ -58,12 +58,12 @@ impl Source for PgSource {
                     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_largeobject_metadata")
                         .fetch_one(self.coordinator.conn())
                         .await?;
-                    if n > 0 && self.large_objects == LargeObjects::Exclude {
-                        catalog.left_out.push(format!("{n} large object(s) ({reason})"));
-                    } else if n > 0 {
-                        catalog
-                            .left_out
-                            .push(format!("the contents of {n} large object(s), restored empty ({reason})"));
+                    let what = match self.large_objects {
+                        LargeObjects::Exclude => format!("{n} large object(s)"),
+                        _ => format!("the contents of {n} large object(s), restored empty"),
+                    };
+                    if n > 0 {
+                        catalog.left_out.push(format!("{what} ({reason})"));
                     }
                 }
             }

@@ -97,15 +97,13 @@ impl Loader for PgLoader {
     ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         Box::pin(async move {
             let large_objects = file.table.kind == TableKind::LargeObjects;
-            let statement = if large_objects {
-                // Pieces go through a staging table: COPY cannot write into
-                // large objects, `lo_put` then can.
+            // Pieces go through a staging table: COPY cannot write into
+            // large objects, `lo_put` then can.
+            let staging = large_objects.then(|| {
                 let (schema, name) = large_objects::STAGING;
-                let staging = Table { schema: schema.to_owned(), name: name.to_owned(), ..file.table.clone() };
-                write::copy_in_statement(&staging, file.format)
-            } else {
-                write::copy_in_statement(file.table, file.format)
-            };
+                Table { schema: schema.to_owned(), name: name.to_owned(), ..file.table.clone() }
+            });
+            let statement = write::copy_in_statement(staging.as_ref().unwrap_or(file.table), file.format);
             sqlx::Executor::execute(&mut self.conn, "BEGIN").await?;
             if large_objects {
                 sqlx::Executor::execute(&mut self.conn, large_objects::CREATE_STAGING).await?;
