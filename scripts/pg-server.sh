@@ -8,6 +8,10 @@
 #   scripts/pg-server.sh status    exit 0 if running
 #   scripts/pg-server.sh url       the superuser URL of the `postgres` database
 #   scripts/pg-server.sh bindir    the server's bin directory (psql, pg_dump of the same version)
+#
+# `start` also installs the test extension tests/fixtures/pg-extension
+# (configuration tables marked with pg_extension_config_dump) into the
+# server's extension directory, so the tests can CREATE EXTENSION it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -113,8 +117,21 @@ max_connections = 200
 EOF
 }
 
+# The server's share/extension directory: /usr/share/postgresql/<major>/extension
+# for Debian's packages (bindir is /usr/lib/postgresql/<major>/bin).
+install_test_extension() {
+    local major dest
+    major="$(basename "$(dirname "$(bindir)")")"
+    dest="/usr/share/postgresql/$major/extension"
+    [[ -d $dest ]] || { log "no extension directory $dest"; exit 1; }
+    for f in "$ROOT"/tests/fixtures/pg-extension/*; do
+        cmp -s "$f" "$dest/$(basename "$f")" || as_root cp "$f" "$dest/"
+    done
+}
+
 start() {
     install
+    install_test_extension
     mkdir -p "$PGROOT" "$SOCK"
     make_reachable
     if [[ $EUID -eq 0 ]]; then chown "$OS_USER:" "$PGROOT" "$SOCK"; fi

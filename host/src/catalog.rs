@@ -93,6 +93,20 @@ pub struct LargeObjectCount {
     pub bytes: u64,
 }
 
+/// A PostgreSQL extension's configuration table (marked with
+/// `pg_extension_config_dump`): `CREATE EXTENSION` in the pre-data script
+/// creates it with the rows the extension ships, and the dump carries the
+/// rows its condition picks, as pg_dump does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionConfig {
+    /// The extension the table belongs to.
+    pub extension: String,
+    /// The condition's predicate, without its leading `WHERE` (empty: every
+    /// row), as the extension wrote it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub predicate: String,
+}
+
 /// A base table (or leaf partition) whose rows are dumped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
@@ -103,6 +117,9 @@ pub struct Table {
     pub schema: String,
     /// Table name.
     pub name: String,
+    /// Set when the table is an extension's configuration table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_config: Option<ExtensionConfig>,
     /// Data columns in dump order (generated columns are not data).
     pub columns: Vec<Column>,
     /// Primary key column names, in key order (empty when none).
@@ -186,4 +203,43 @@ pub struct Catalog {
     /// The large objects the dump carries (their pseudo-table is among
     /// `tables`).
     pub large_objects: Option<LargeObjectCount>,
+}
+
+impl Catalog {
+    /// What the dump carries besides ordinary tables' rows, one line each,
+    /// for `plan`: the objects of the README's inventory that need a word
+    /// (partitioned parents, extensions' configuration tables, sequences,
+    /// large objects). What is left out is in `left_out`.
+    pub fn inventory(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (schema, name) in &self.schema_only {
+            lines.push(format!("partitioned table {schema}.{name}: schema only (its partitions hold the rows)"));
+        }
+        for table in &self.tables {
+            if let Some(config) = &table.extension_config {
+                let rows = if config.predicate.is_empty() {
+                    "every row".to_owned()
+                } else {
+                    format!("the rows WHERE {}", config.predicate)
+                };
+                lines.push(format!(
+                    "configuration table {} of extension {}: {rows} (CREATE EXTENSION makes the table and its shipped rows)",
+                    table.qualified(),
+                    config.extension
+                ));
+            }
+        }
+        if !self.sequences.is_empty() {
+            lines.push(format!("{} sequence(s): values read in the snapshot", self.sequences.len()));
+        }
+        if let Some(count) = self.large_objects {
+            lines.push(format!(
+                "{} large object(s), {} bytes: contents carried as {}, OID, owner, ACL and comment in the schema",
+                count.objects,
+                count.bytes,
+                large_objects_qualified()
+            ));
+        }
+        lines
+    }
 }

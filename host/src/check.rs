@@ -113,11 +113,7 @@ fn synthetic() -> (Table, Batch) {
         primary_key: vec!["id".into()],
         estimated_rows: 3,
         bytes: 0,
-        partition_of: None,
-        unique: Vec::new(),
-        int_key: None,
-        key_bounds: Vec::new(),
-        kind: Default::default(),
+        ..Table::default()
     };
     let mut batch = Batch { rows: rows.len() as u32, columns: (0..columns.len()).map(|_| ColumnData::new()).collect() };
     for row in &rows {

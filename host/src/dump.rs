@@ -174,12 +174,19 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
                 serde_json::json!({
                     "schema": t.schema, "name": t.name, "bytes": t.bytes, "estimated_rows": t.estimated_rows,
                     "primary_key": t.primary_key, "partition_of": t.partition_of,
+                    "extension_config": t.extension_config,
                     "chunks": chunks.iter().filter(|c| c.table == i).collect::<Vec<_>>(),
                     "stages": p.records(),
                 })
             })
             .collect();
-        out!("{}", serde_json::json!({ "server_version": catalog.server_version, "tables": tables }));
+        out!(
+            "{}",
+            serde_json::json!({
+                "server_version": catalog.server_version, "tables": tables,
+                "inventory": catalog.inventory(), "left_out": catalog.left_out,
+            })
+        );
         return Ok(());
     }
     out!("{:<36} {:>12} {:>12} {:>6}  {:<28} stages", "table", "est. rows", "bytes", "chunks", "split");
@@ -205,9 +212,8 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
         chunks.len(),
         catalog.sequences.len()
     );
-    if let Some(count) = catalog.large_objects {
-        let name = crate::catalog::large_objects_qualified();
-        out!("large objects: {} ({} bytes), carried as {name}", count.objects, count.bytes);
+    for line in catalog.inventory() {
+        out!("carried: {line}");
     }
     for item in &catalog.left_out {
         out!("left out on purpose: {item}");
@@ -276,6 +282,7 @@ fn assemble(
             kind: table.kind,
             schema: table.schema.clone(),
             name: table.name.clone(),
+            extension_config: table.extension_config.clone(),
             columns,
             rows: records.iter().map(|c| c.rows).sum(),
             bytes: records.iter().map(|c| c.bytes).sum(),

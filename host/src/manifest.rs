@@ -6,7 +6,7 @@
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Column, LargeObjectCount, Sequence, TableKind};
+use crate::catalog::{Column, ExtensionConfig, LargeObjectCount, Sequence, TableKind};
 use crate::db::Engine;
 use crate::stage::World;
 use crate::store::Store;
@@ -106,6 +106,11 @@ pub struct TableEntry {
     pub schema: String,
     /// Name.
     pub name: String,
+    /// Set when the table is a PostgreSQL extension's configuration table:
+    /// the pre-data script's `CREATE EXTENSION` makes it, the files hold
+    /// the rows its condition picks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_config: Option<ExtensionConfig>,
     /// Columns as written in the data files (after row stages).
     pub columns: Vec<Column>,
     /// Rows in all chunks.
@@ -132,6 +137,7 @@ impl TableEntry {
             kind: self.kind,
             schema: self.schema.clone(),
             name: self.name.clone(),
+            extension_config: self.extension_config.clone(),
             columns: self.columns.clone(),
             estimated_rows: self.rows as i64,
             bytes: self.bytes,

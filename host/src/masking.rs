@@ -360,13 +360,8 @@ mod tests {
                 .map(|c| Column { name: (*c).into(), sql_type: "text".into(), kind: ColumnKind::Text, nullable: true })
                 .collect(),
             primary_key: pk.iter().map(|c| c.to_string()).collect(),
-            estimated_rows: 0,
-            bytes: 0,
-            partition_of: None,
             unique: if pk.is_empty() { vec![] } else { vec![pk.iter().map(|c| c.to_string()).collect()] },
-            int_key: None,
-            key_bounds: Vec::new(),
-            kind: Default::default(),
+            ..Table::default()
         }
     }
 

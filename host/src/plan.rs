@@ -162,19 +162,7 @@ mod tests {
     use super::*;
 
     fn table(name: &str, bytes: u64) -> Table {
-        Table {
-            schema: "public".into(),
-            name: name.into(),
-            columns: vec![],
-            primary_key: vec![],
-            estimated_rows: -1,
-            bytes,
-            partition_of: None,
-            unique: Vec::new(),
-            int_key: None,
-            key_bounds: Vec::new(),
-            kind: Default::default(),
-        }
+        Table { schema: "public".into(), name: name.into(), estimated_rows: -1, bytes, ..Table::default() }
     }
 
     #[test]

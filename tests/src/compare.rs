@@ -1,7 +1,8 @@
 //! The round-trip oracle: two databases are the same when `pg_dump
 //! --schema-only` of both is identical, every table holds the same rows
-//! (count and MD5 of the ordered row texts), and every sequence stands at
-//! the same value.
+//! (count and MD5 of the ordered row texts), every sequence stands at the
+//! same value, and every large object has the same OID, owner, ACL, comment
+//! and contents (length and MD5).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -94,8 +95,23 @@ pub fn sequence_values(db: &TestDb) -> BTreeMap<String, Option<i64>> {
     .expect("sequence values are JSON")
 }
 
+/// OID → `[owner, ACL, comment, length, MD5 of the contents]` of every
+/// large object. pg_dump's schema dump lists the objects with their owner,
+/// ACL and comment, but never their contents: this is what compares those.
+#[track_caller]
+pub fn large_objects(db: &TestDb) -> BTreeMap<String, serde_json::Value> {
+    serde_json::from_str(&psql_command(
+        db.url(),
+        "SELECT coalesce(json_object_agg(m.oid::text, json_build_array(pg_get_userbyid(m.lomowner), m.lomacl::text, \
+                obj_description(m.oid, 'pg_largeobject'), length(lo_get(m.oid)), md5(lo_get(m.oid)))), '{}') \
+         FROM pg_largeobject_metadata AS m",
+    ))
+    .expect("large objects are JSON")
+}
+
 /// Panics, saying every difference it found, unless `a` and `b` have the
-/// same schema, the same rows in every table and the same sequence values.
+/// same schema, the same rows in every table, the same sequence values and
+/// the same large objects.
 #[track_caller]
 pub fn assert_same_database(a: &TestDb, b: &TestDb) {
     let mut report = String::new();
@@ -105,6 +121,7 @@ pub fn assert_same_database(a: &TestDb, b: &TestDb) {
     }
     diff_maps(&mut report, "table (rows, md5)", &table_checksums(a), &table_checksums(b));
     diff_maps(&mut report, "sequence last_value", &sequence_values(a), &sequence_values(b));
+    diff_maps(&mut report, "large object [owner, acl, comment, length, md5]", &large_objects(a), &large_objects(b));
     assert!(report.is_empty(), "databases {} (left) and {} (right) differ:\n{report}", a.name(), b.name());
 }
 

@@ -1,6 +1,9 @@
 //! Reads the PostgreSQL catalog inside the dump's snapshot: base tables and
 //! leaf partitions with their data columns, primary keys, sizes; partitioned
-//! parents (schema only); sequences with their values.
+//! parents (schema only); sequences with their values; extensions'
+//! configuration tables and sequences (`pg_extension_config_dump`), whose
+//! rows and values pg_dump carries too, while other extension members are
+//! the extension's own business.
 
 use std::collections::HashMap;
 
@@ -9,7 +12,7 @@ use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
 use super::types::column_kind;
-use crate::catalog::{Catalog, Column, ForeignKey, Sequence, Table};
+use crate::catalog::{Catalog, Column, ExtensionConfig, ForeignKey, Sequence, Table};
 use crate::select::Selection;
 
 const TABLES: &str = r#"
@@ -18,12 +21,17 @@ SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name, c
        (SELECT pn.nspname::text || '.' || pc.relname::text
           FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
           JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-         WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent
+         WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent,
+       x.extname AS extension, x.condition
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN LATERAL (SELECT e.extname::text AS extname,
+                            coalesce(e.extcondition[array_position(e.extconfig, c.oid)], '') AS condition
+                       FROM pg_extension e WHERE c.oid = ANY(e.extconfig) LIMIT 1) x ON true
  WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
    AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
+   AND (x.extname IS NOT NULL
+        OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype = 'e'))
  ORDER BY n.nspname, c.relname"#;
 
 const COLUMNS: &str = r#"
@@ -68,12 +76,39 @@ SELECT n.nspname::text AS schema, c.relname::text AS name,
            AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS owner_schema,
        (SELECT tc.relname::text FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid
          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS owner_table
+           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS owner_table,
+       (SELECT e.extname::text FROM pg_extension e WHERE c.oid = ANY(e.extconfig) LIMIT 1) AS extension
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind = 'S' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                      AND d.objid = c.oid AND d.deptype = 'e')
+   AND (EXISTS (SELECT 1 FROM pg_extension e WHERE c.oid = ANY(e.extconfig))
+        OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype = 'e'))
  ORDER BY 1, 2"#;
+
+/// The predicate of an extension configuration table's condition, which
+/// pg_dump appends to its `SELECT` as given: `WHERE …` or nothing. Anything
+/// else cannot be combined with a chunk's page range, so it is refused
+/// rather than guessed at.
+fn predicate(condition: &str) -> anyhow::Result<String> {
+    let condition = condition.trim();
+    if condition.is_empty() {
+        return Ok(String::new());
+    }
+    match condition.get(..5) {
+        Some(word) if word.eq_ignore_ascii_case("where") && condition[5..].starts_with(char::is_whitespace) => {
+            Ok(condition[5..].trim().to_owned())
+        }
+        _ => anyhow::bail!("its pg_extension_config_dump condition {condition:?} is not a WHERE clause"),
+    }
+}
+
+/// The `left_out` line for an extension's configuration table or sequence
+/// (`what`) that `--include` leaves out.
+fn extension_left_out(what: &str, schema: &str, name: &str, extension: &str) -> String {
+    format!(
+        "{what} {schema}.{name} of extension {extension} (--include picks tables, and extensions stay out, as with pg_dump -t)"
+    )
+}
 
 /// Reads the catalog on `conn`, which must already be inside the snapshot.
 pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Result<Catalog> {
@@ -84,6 +119,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
     let mut oids = Vec::new();
     let mut schema_only = Vec::new();
     let mut excluded = Vec::new();
+    let mut left_out = Vec::new();
     for row in sqlx::query(TABLES).fetch_all(&mut *conn).await.context("cannot list tables")? {
         let schema: String = row.get("schema");
         let name: String = row.get("name");
@@ -91,6 +127,21 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             excluded.push((schema, name));
             continue;
         }
+        let extension_config = match row.get::<Option<String>, _>("extension") {
+            Some(extension) => {
+                let condition: String = row.get("condition");
+                if selection.has_include() {
+                    // pg_dump -t leaves extensions out, and with them the
+                    // tables their rows would load into.
+                    left_out.push(extension_left_out("rows of configuration table", &schema, &name, &extension));
+                    continue;
+                }
+                let predicate = predicate(&condition)
+                    .with_context(|| format!("extension {extension}'s configuration table {schema}.{name}"))?;
+                Some(ExtensionConfig { extension, predicate })
+            }
+            None => None,
+        };
         if row.get::<String, _>("kind") == "p" {
             schema_only.push((schema, name));
             continue;
@@ -99,6 +150,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         tables.push(Table {
             schema,
             name,
+            extension_config,
             columns: Vec::new(),
             primary_key: Vec::new(),
             estimated_rows: row.get::<f64, _>("estimate") as i64,
@@ -161,6 +213,12 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         if !selected {
             continue;
         }
+        if let Some(extension) = row.get::<Option<String>, _>("extension")
+            && selection.has_include()
+        {
+            left_out.push(extension_left_out("the value of configuration sequence", &schema, &name, &extension));
+            continue;
+        }
         let query = format!("SELECT last_value, is_called FROM {}", super::qualified(&schema, &name));
         let (last_value, is_called): (i64, bool) = sqlx::query_as(&query)
             .fetch_one(&mut *conn)
@@ -178,7 +236,21 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         foreign_keys,
         include_given: selection.has_include(),
         excluded,
-        left_out: Vec::new(),
+        left_out,
         large_objects: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predicate;
+
+    #[test]
+    fn a_configuration_condition_becomes_a_predicate_or_is_refused() {
+        assert_eq!(predicate("").expect("a WHERE clause"), "");
+        assert_eq!(predicate("  WHERE NOT standard ").expect("a WHERE clause"), "NOT standard");
+        assert_eq!(predicate("where\tid > 3").expect("a WHERE clause"), "id > 3");
+        assert!(predicate("ORDER BY id").is_err());
+        assert!(predicate("WHEREVER").is_err());
+    }
 }

@@ -74,16 +74,25 @@ pub fn copy_out_statement(table: &Table, range: ChunkRange) -> anyhow::Result<St
         return super::large_objects::copy_out_statement(table, range);
     }
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let filter = match range {
-        ChunkRange::Whole => String::new(),
-        ChunkRange::Pages { start, end: None } => format!(" WHERE ctid >= '({start},0)'::tid"),
-        ChunkRange::Pages { start, end: Some(end) } => {
-            format!(" WHERE ctid >= '({start},0)'::tid AND ctid < '({end},0)'::tid")
+    let mut conditions = Vec::new();
+    if let Some(config) = &table.extension_config
+        && !config.predicate.is_empty()
+    {
+        conditions.push(format!("({})", config.predicate));
+    }
+    match range {
+        ChunkRange::Whole => {}
+        ChunkRange::Pages { start, end } => {
+            conditions.push(format!("ctid >= '({start},0)'::tid"));
+            if let Some(end) = end {
+                conditions.push(format!("ctid < '({end},0)'::tid"));
+            }
         }
         ChunkRange::Keys { .. } | ChunkRange::Bounds { .. } => {
             anyhow::bail!("PostgreSQL chunks are page ranges, not key ranges")
         }
-    };
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     Ok(format!(
         "COPY (SELECT {} FROM ONLY {}{filter}) TO STDOUT",
         columns.join(", "),
@@ -107,19 +116,34 @@ mod tests {
                 kind: ColumnKind::Text,
                 nullable: true,
             }],
-            primary_key: vec![],
-            estimated_rows: 0,
-            bytes: 0,
-            partition_of: None,
-            unique: Vec::new(),
-            int_key: None,
-            key_bounds: Vec::new(),
-            kind: Default::default(),
+            ..Table::default()
         };
         assert_eq!(
             copy_out_statement(&table, ChunkRange::Pages { start: 4, end: Some(8) }).expect("pages"),
             "COPY (SELECT \"a b\" FROM ONLY \"s\"\"q\".\"T\" WHERE ctid >= '(4,0)'::tid AND ctid < '(8,0)'::tid) TO STDOUT"
         );
         assert!(copy_out_statement(&table, ChunkRange::Whole).expect("whole").ends_with("\"T\") TO STDOUT"));
+    }
+
+    #[test]
+    fn a_configuration_table_reads_only_the_rows_its_condition_picks() {
+        let mut table = Table { schema: "public".into(), name: "cfg".into(), ..Table::default() };
+        table.columns.push(crate::catalog::Column {
+            name: "id".into(),
+            sql_type: "integer".into(),
+            kind: ColumnKind::Integer,
+            nullable: false,
+        });
+        table.extension_config =
+            Some(crate::catalog::ExtensionConfig { extension: "x".into(), predicate: "id > 2 OR id < 0".into() });
+        assert_eq!(
+            copy_out_statement(&table, ChunkRange::Pages { start: 0, end: Some(8) }).expect("pages"),
+            "COPY (SELECT \"id\" FROM ONLY \"public\".\"cfg\" WHERE (id > 2 OR id < 0) AND ctid >= '(0,0)'::tid \
+             AND ctid < '(8,0)'::tid) TO STDOUT"
+        );
+        assert_eq!(
+            copy_out_statement(&table, ChunkRange::Whole).expect("whole"),
+            "COPY (SELECT \"id\" FROM ONLY \"public\".\"cfg\" WHERE (id > 2 OR id < 0)) TO STDOUT"
+        );
     }
 }

@@ -63,7 +63,12 @@ impl Target for PgTarget {
 
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(async move {
-            let sql = format!("SELECT count(*) FROM ONLY {}", super::qualified(&table.schema, &table.name));
+            // A configuration table also holds the rows its extension ships.
+            let filter = match &table.extension_config {
+                Some(config) if !config.predicate.is_empty() => format!(" WHERE ({})", config.predicate),
+                _ => String::new(),
+            };
+            let sql = format!("SELECT count(*) FROM ONLY {}{filter}", super::qualified(&table.schema, &table.name));
             let n: i64 = sqlx::query_scalar(&sql).fetch_one(self.conn()?).await?;
             Ok(n.max(0) as u64)
         })
