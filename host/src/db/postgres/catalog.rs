@@ -180,5 +180,6 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         excluded,
         left_out: Vec::new(),
         large_objects: None,
+        warnings: Vec::new(),
     })
 }
