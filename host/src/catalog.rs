@@ -203,6 +203,9 @@ pub struct Catalog {
     /// The large objects the dump carries (their pseudo-table is among
     /// `tables`).
     pub large_objects: Option<LargeObjectCount>,
+    /// What the user should know about how the rows are read (tables the
+    /// snapshot cannot hold still), said as warnings before the dump starts.
+    pub warnings: Vec<String>,
 }
 
 impl Catalog {

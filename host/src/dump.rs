@@ -83,6 +83,9 @@ pub async fn execute(
     for item in &catalog.left_out {
         progress.warn(&format!("left out on purpose: {item}"));
     }
+    for warning in &catalog.warnings {
+        progress.warn(warning);
+    }
     if catalog.tables.is_empty() && !job.selection.is_everything() {
         return Err(Failure::usage(
             "no table matches the selection (--include/--exclude or the config's include/exclude)",
@@ -161,6 +164,9 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
     source.finish().await.job_err()?;
+    for warning in &catalog.warnings {
+        eprintln!("warning: {warning}");
+    }
     let masking = mask_plan(&job, &catalog, &|w| eprintln!("warning: {w}"))?;
     let pipelines = pipelines(&catalog.tables, engine, output(&job), &job.transforms, &masking).job_err()?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);

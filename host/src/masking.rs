@@ -394,6 +394,7 @@ mod tests {
             excluded: vec![],
             left_out: Vec::new(),
             large_objects: None,
+            warnings: Vec::new(),
         }
     }
 

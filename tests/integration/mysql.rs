@@ -353,3 +353,31 @@ fn a_system_versioned_table_is_refused_unless_left_out() {
     assert!(!dir.path().exists(), "a refused dump created --out");
     run(dump_args(&source, &dir, &["--exclude", &format!("{}.versioned", source.name())])).assert_success();
 }
+
+/// Tables whose engine has no transactions (MyISAM, MEMORY) are read outside
+/// the snapshot under every lock mode: the dump says so, naming them, and
+/// still carries their rows; an all-InnoDB dump says nothing.
+#[test]
+fn non_transactional_tables_are_named_in_a_warning() {
+    let source = MyDb::new();
+    source.exec(
+        "CREATE TABLE kept (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO kept VALUES (1);
+         CREATE TABLE flat (id INT PRIMARY KEY) ENGINE=MyISAM; INSERT INTO flat VALUES (1), (2);
+         CREATE TABLE fleeting (id INT PRIMARY KEY) ENGINE=MEMORY; INSERT INTO fleeting VALUES (3);",
+    );
+    let db = source.name();
+    for mode in ["auto", "ftwrl", "lock-tables"] {
+        let dir = DumpDir::new();
+        run(dump_args(&source, &dir, &["--lock-mode", mode]))
+            .assert_success()
+            .assert_stderr_contains(&format!("tables {db}.flat (MyISAM), {db}.fleeting (MEMORY) are not transactional"))
+            .assert_stderr_contains("convert them to InnoDB");
+        let target = MyDb::new();
+        restore(&dir, &target, &[]).assert_success();
+        assert_same_mysql(&source, &target);
+    }
+    let dir = DumpDir::new();
+    let output = run(dump_args(&source, &dir, &["--exclude", &format!("{db}.f*")]));
+    output.assert_success();
+    assert!(!output.stderr.contains("not transactional"), "an InnoDB-only dump warned\n{output}");
+}

@@ -82,6 +82,7 @@ impl Source for MemorySource {
                 excluded: vec![],
                 left_out: Vec::new(),
                 large_objects: None,
+                warnings: Vec::new(),
             })
         })
     }

@@ -15,7 +15,8 @@ use crate::db::source::NotCarried;
 use crate::select::Selection;
 
 const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE AS CHAR) AS type, \
-    CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED) AS estimate, CAST(COALESCE(DATA_LENGTH, 0) AS SIGNED) AS bytes \
+    CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED) AS estimate, CAST(COALESCE(DATA_LENGTH, 0) AS SIGNED) AS bytes, \
+    CAST(COALESCE(ENGINE, '') AS CHAR) AS engine \
     FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME";
 
 const COLUMNS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(COLUMN_NAME AS CHAR) AS name, \
@@ -42,6 +43,7 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
     let Some(database) = database else { bail!("the URL names no database: use mysql://user@host:port/DATABASE") };
     let mut tables = Vec::new();
     let mut excluded = Vec::new();
+    let mut unsnapshotted = Vec::new();
     for row in sqlx::query(TABLES).fetch_all(&mut *conn).await.context("cannot list tables")? {
         let name: String = row.get("name");
         let kind: String = row.get("type");
@@ -58,6 +60,10 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
                  history yet: leave it out on purpose with --exclude '{database}.{name}', or use mariadb-dump --dump-history"
             ))
             .into());
+        }
+        let engine: String = row.get("engine");
+        if !is_transactional(&engine) {
+            unsnapshotted.push(format!("{database}.{name} ({engine})"));
         }
         tables.push(Table {
             schema: database.clone(),
@@ -138,7 +144,33 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
         excluded,
         left_out: Vec::new(),
         large_objects: None,
+        warnings: unsnapshotted_warning(&unsnapshotted).into_iter().collect(),
     })
+}
+
+/// Whether the engine reads from a transaction's consistent snapshot
+/// (`START TRANSACTION WITH CONSISTENT SNAPSHOT` holds only for these).
+fn is_transactional(engine: &str) -> bool {
+    ["InnoDB", "RocksDB", "TokuDB"].iter().any(|e| e.eq_ignore_ascii_case(engine))
+}
+
+/// The warning for tables whose engine has no transactions (MyISAM, MEMORY,
+/// Aria, CSV, ARCHIVE, ...): every lock mode releases its lock once the
+/// readers' snapshots are open, so their rows are read as they are when each
+/// chunk runs, not as of the snapshot.
+fn unsnapshotted_warning(tables: &[String]) -> Option<String> {
+    if tables.is_empty() {
+        return None;
+    }
+    let (subject, them) = match tables {
+        [one] => (format!("table {one} is"), "it"),
+        many => (format!("tables {} are", many.join(", ")), "them"),
+    };
+    Some(format!(
+        "{subject} not transactional, so the snapshot cannot hold {them} still: rows written during the dump may or \
+         may not be in it (no --lock-mode keeps the read lock for the whole dump); stop writes to {them} while it \
+         runs, or convert {them} to InnoDB"
+    ))
 }
 
 /// The column a table splits on: the first primary-key column when it is an

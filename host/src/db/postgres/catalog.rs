@@ -238,6 +238,7 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
         excluded,
         left_out,
         large_objects: None,
+        warnings: Vec::new(),
     })
 }
 

@@ -72,6 +72,7 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
         excluded,
         left_out: Vec::new(),
         large_objects: None,
+        warnings: Vec::new(),
     };
     Ok((catalog, layouts))
 }
