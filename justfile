@@ -92,16 +92,22 @@ pg-start:
 pg-stop:
     {{ pg }} stop
 
-# Benchmark sluice against pg_dump/pg_restore, mydumper/myloader and the raw read limits on SCALE rows (results in target/bench/)
+# Benchmark sluice against pg_dump/pg_restore, mydumper/myloader and the raw read limits on SCALE rows, then on large objects (results in target/bench/)
 [group('bench')]
 bench SCALE="5000000":
     bash scripts/bench.sh {{ SCALE }}
     bash scripts/bench-mariadb.sh {{ SCALE }}
+    bash scripts/bench-large-objects.sh
 
 # Only the MariaDB half of `just bench`: mydumper/myloader and the raw SELECT limit
 [group('bench')]
 bench-mariadb SCALE="5000000":
     bash scripts/bench-mariadb.sh {{ SCALE }}
+
+# Large objects against pg_dump -Fd -j2/pg_restore -j2: SLUICE_LO_SMALL objects of 1-64 KiB (10000) and one of SLUICE_LO_BIG_MIB MiB (1024); leaves the server running (results in target/bench/)
+[group('bench')]
+bench-large-objects:
+    bash scripts/bench-large-objects.sh
 
 # Only the component-boundary microbenchmark (no database): MB/s per core through identity, copy, csv
 [group('bench')]
