@@ -162,11 +162,7 @@ fn plan_says_rows_and_how_each_table_is_split() {
     let header = out.stdout.lines().next().unwrap_or_default();
     assert!(header.contains("est. rows") && header.contains("split"), "{}", out.stdout);
     assert!(out.stdout.contains("whole: small"), "{}", out.stdout);
-    assert!(
-        out.stdout.lines().any(|l| l.starts_with("total: ") && l.contains("estimated rows")),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.lines().any(|l| l.starts_with("total: ") && l.contains("estimated rows")), "{}", out.stdout);
     // The inventory: what travels besides the tables' rows.
     assert!(
         out.stdout.lines().last().is_some_and(|l| l.starts_with("carried: ") && l.contains("sequence(s)")),
