@@ -120,6 +120,12 @@ pub struct Table {
     /// Set when the table is an extension's configuration table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_config: Option<ExtensionConfig>,
+    /// The module of a SQLite virtual table whose content is carried
+    /// (`fts5`, `fts4`, `fts3`, `rtree`, `rtree_i32`): its rows are
+    /// inserted into the table the schema script creates, which rebuilds
+    /// its own index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_module: Option<String>,
     /// Data columns in dump order (generated columns are not data).
     pub columns: Vec<Column>,
     /// Primary key column names, in key order (empty when none).
@@ -229,6 +235,14 @@ impl Catalog {
                     "configuration table {} of extension {}: {rows} (CREATE EXTENSION makes the table and its shipped rows)",
                     table.qualified(),
                     config.extension
+                ));
+            }
+        }
+        for table in &self.tables {
+            if let Some(module) = &table.virtual_module {
+                lines.push(format!(
+                    "{module} virtual table {}: its content, inserted again on restore (the index is rebuilt)",
+                    table.qualified()
                 ));
             }
         }

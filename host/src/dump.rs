@@ -289,6 +289,7 @@ fn assemble(
             schema: table.schema.clone(),
             name: table.name.clone(),
             extension_config: table.extension_config.clone(),
+            virtual_module: table.virtual_module.clone(),
             columns,
             rows: records.iter().map(|c| c.rows).sum(),
             bytes: records.iter().map(|c| c.bytes).sum(),

@@ -111,6 +111,10 @@ pub struct TableEntry {
     /// the rows its condition picks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_config: Option<ExtensionConfig>,
+    /// The module of a SQLite virtual table whose content the files hold
+    /// (`fts5`, `rtree`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_module: Option<String>,
     /// Columns as written in the data files (after row stages).
     pub columns: Vec<Column>,
     /// Rows in all chunks.
@@ -138,6 +142,7 @@ impl TableEntry {
             schema: self.schema.clone(),
             name: self.name.clone(),
             extension_config: self.extension_config.clone(),
+            virtual_module: self.virtual_module.clone(),
             columns: self.columns.clone(),
             estimated_rows: self.rows as i64,
             bytes: self.bytes,

@@ -86,11 +86,31 @@ impl SqliteDb {
         self.shell(&[], ".dump")
     }
 
-    /// Table names, in order.
+    /// Table names, in order, virtual tables included, their shadow tables
+    /// (the virtual tables' storage, whose bytes depend on the order the
+    /// index was built in) not.
     pub fn tables(&self) -> Vec<String> {
-        let list = self
-            .query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+        let list = self.query(
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual') \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        );
         list.lines().map(str::to_owned).collect()
+    }
+
+    /// Names of the virtual tables.
+    fn virtual_tables(&self) -> Vec<String> {
+        let list = self.query("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual'");
+        list.lines().map(str::to_owned).collect()
+    }
+
+    /// The schema without shadow tables: every `sqlite_schema` row (type,
+    /// name, table, SQL) in name order, for databases with virtual tables,
+    /// where `.dump` would compare the shadow tables' bytes.
+    pub fn schema_without_shadows(&self) -> String {
+        self.query(
+            "SELECT type || ' ' || name || ' ON ' || tbl_name || ': ' || coalesce(sql, '') FROM sqlite_schema \
+             WHERE tbl_name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow') ORDER BY type, name",
+        )
     }
 
     /// Per table: row count and the SHA-256 of its rows ordered by every
@@ -100,7 +120,15 @@ impl SqliteDb {
         let mut out = BTreeMap::new();
         for table in self.tables() {
             let quoted = format!("\"{}\"", table.replace('"', "\"\""));
-            let columns = self.query(&format!("SELECT name FROM pragma_table_xinfo('{}')", table.replace('\'', "''")));
+            let literal = table.replace('\'', "''");
+            // A virtual table: its rowid and visible columns (FTS5's hidden
+            // ones are the table itself and `rank`).
+            let columns = if self.virtual_tables().contains(&table) {
+                let visible = self.query(&format!("SELECT name FROM pragma_table_xinfo('{literal}') WHERE hidden = 0"));
+                format!("rowid\n{visible}")
+            } else {
+                self.query(&format!("SELECT name FROM pragma_table_xinfo('{literal}')"))
+            };
             let values: Vec<String> = columns
                 .lines()
                 .map(|c| {
@@ -124,10 +152,21 @@ impl Default for SqliteDb {
 }
 
 /// Panics unless the two databases hold the same schema and rows: `.dump`
-/// text identical, checksums equal, and the same `user_version`.
+/// text identical (with virtual tables: the schema rows and
+/// `sqlite_sequence`, without the shadow tables), checksums equal (virtual
+/// tables' content with its rowids), and the same `user_version`.
 #[track_caller]
 pub fn assert_same_sqlite(source: &SqliteDb, restored: &SqliteDb) {
-    crate::compare::assert_same_text(".dump", &source.dump(), &restored.dump());
+    if source.virtual_tables().is_empty() {
+        crate::compare::assert_same_text(".dump", &source.dump(), &restored.dump());
+    } else {
+        let (a, b) = (source.schema_without_shadows(), restored.schema_without_shadows());
+        crate::compare::assert_same_text("sqlite_schema without shadow tables", &a, &b);
+        let sequences = "SELECT * FROM sqlite_sequence ORDER BY name";
+        if source.query("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_sequence'") == "1" {
+            assert_eq!(source.query(sequences), restored.query(sequences), "sqlite_sequence differs");
+        }
+    }
     assert_eq!(source.checksums(), restored.checksums(), "ordered-row checksums differ");
     assert_eq!(source.query("PRAGMA user_version"), restored.query("PRAGMA user_version"), "user_version differs");
 }

@@ -151,15 +151,10 @@ pub async fn load(conn: &mut PgConnection, selection: &Selection) -> anyhow::Res
             schema,
             name,
             extension_config,
-            columns: Vec::new(),
-            primary_key: Vec::new(),
             estimated_rows: row.get::<f64, _>("estimate") as i64,
             bytes: row.get::<i64, _>("bytes").max(0) as u64,
             partition_of: row.get("parent"),
-            unique: Vec::new(),
-            int_key: None,
-            key_bounds: Vec::new(),
-            kind: Default::default(),
+            ..Table::default()
         });
     }
     let index: HashMap<i64, usize> = oids.iter().enumerate().map(|(i, oid)| (*oid, i)).collect();

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{quote_ident, types::kind};
-use crate::catalog::{Catalog, Column, ForeignKey, Sequence, Table};
+use crate::catalog::{Catalog, Column, ColumnKind, ForeignKey, Sequence, Table};
 use crate::db::source::NotCarried;
 use crate::select::Selection;
 
@@ -48,14 +48,24 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
             excluded.push((SCHEMA.to_owned(), name));
             continue;
         }
-        if kind == "virtual" {
-            return Err(NotCarried(format!(
-                "table main.{name} is a virtual table, which sluice cannot dump yet: leave it out with --exclude 'main.{name}'"
-            ))
-            .into());
-        }
+        let module = if kind == "virtual" { Some(carried_module(conn, &name).await?) } else { None };
         let without_rowid = row.get::<i64, _>("wr") != 0;
-        let (table, layout) = table(conn, name, without_rowid).await?;
+        let (mut table, layout) = table(conn, name, without_rowid).await?;
+        if let Some(module) = module {
+            if module.starts_with("fts") {
+                // Full-text tables hide their rowid: it is data (other
+                // tables refer to documents by it), so it travels as a column.
+                let rowid = Column {
+                    name: "rowid".into(),
+                    sql_type: "INTEGER".into(),
+                    kind: ColumnKind::Integer,
+                    nullable: false,
+                };
+                table.columns.insert(0, rowid);
+            }
+            table.bytes = shadow_bytes(conn, &table.name).await?;
+            table.virtual_module = Some(module);
+        }
         tables.push(table);
         layouts.push(layout);
     }
@@ -75,6 +85,100 @@ pub async fn load(conn: &mut SqliteConnection, selection: &Selection) -> anyhow:
         warnings: Vec::new(),
     };
     Ok((catalog, layouts))
+}
+
+/// The module of virtual table `name` when sluice can carry its content:
+/// FTS3/4/5 tables that keep their own content (a `<name>_content` shadow
+/// table; FTS5 settings at their defaults, FTS4 without `languageid`) and
+/// R-trees, whose rows are what they hold. Anything else is refused, naming
+/// the table and the flag that leaves it out.
+async fn carried_module(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<String> {
+    let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = ?")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await
+        .with_context(|| format!("cannot read the definition of main.{name}"))?;
+    let module = module_of(&sql).unwrap_or_default();
+    let refuse = |why: &str| -> anyhow::Result<String> {
+        Err(NotCarried(format!(
+            "table main.{name} is a virtual table ({why}), which sluice cannot dump: leave it out with --exclude 'main.{name}'"
+        ))
+        .into())
+    };
+    match module.as_str() {
+        "rtree" | "rtree_i32" => Ok(module),
+        "fts3" | "fts4" | "fts5" => {
+            let shadow = |suffix: &str| format!("{name}_{suffix}");
+            let own: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?")
+                .bind(shadow("content"))
+                .fetch_one(&mut *conn)
+                .await?;
+            if own == 0 {
+                return refuse(&format!("{module} without content of its own: contentless or external content"));
+            }
+            if module == "fts4" && sql.to_lowercase().contains("languageid") {
+                return refuse("fts4 with a languageid column");
+            }
+            if module == "fts5" {
+                let settings: i64 = sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM {} WHERE k <> 'version'",
+                    quote_ident(&shadow("config"))
+                ))
+                .fetch_one(&mut *conn)
+                .await?;
+                if settings > 0 {
+                    return refuse("fts5 with settings changed from their defaults");
+                }
+            }
+            Ok(module)
+        }
+        "" => refuse("module unknown"),
+        other => refuse(&format!("module {other}")),
+    }
+}
+
+/// The module name of a `CREATE VIRTUAL TABLE … USING module(…)` statement,
+/// lowercase: the word after the first `USING` outside quotes.
+fn module_of(sql: &str) -> Option<String> {
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let mut after_using = false;
+    for c in sql.chars() {
+        if let Some(q) = quote {
+            if c == q || (q == '[' && c == ']') {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            if after_using {
+                return Some(word.to_lowercase());
+            }
+            after_using = word.eq_ignore_ascii_case("using");
+            word.clear();
+        }
+        if matches!(c, '"' | '\'' | '`' | '[') {
+            quote = Some(c);
+        }
+    }
+    (after_using && !word.is_empty()).then(|| word.to_lowercase())
+}
+
+/// The bytes of a virtual table's shadow tables (its storage).
+async fn shadow_bytes(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<u64> {
+    let bytes: Option<i64> = sqlx::query_scalar(
+        "SELECT sum(pgsize) FROM dbstat WHERE name IN \
+         (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow' AND substr(name, 1, length(?1) + 1) = ?1 || '_')",
+    )
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await
+    .with_context(|| format!("cannot size main.{name}"))?;
+    Ok(bytes.unwrap_or(0).max(0) as u64)
 }
 
 async fn table(conn: &mut SqliteConnection, name: String, without_rowid: bool) -> anyhow::Result<(Table, Layout)> {
@@ -205,4 +309,21 @@ async fn sequences(conn: &mut SqliteConnection, selection: &Selection) -> anyhow
         .filter(|(name, _)| selection.selects(SCHEMA, name))
         .map(|(name, seq)| Sequence { schema: SCHEMA.to_owned(), name, last_value: seq, is_called: true })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_of;
+
+    #[test]
+    fn the_module_is_the_word_after_using_outside_quotes() {
+        assert_eq!(
+            module_of("CREATE VIRTUAL TABLE search USING fts5(body, tokenize = 'porter')").as_deref(),
+            Some("fts5")
+        );
+        assert_eq!(module_of("create virtual table \"using x\" using RTREE(id, a, b)").as_deref(), Some("rtree"));
+        assert_eq!(module_of("CREATE VIRTUAL TABLE [t using] USING\n  fts4 (a)").as_deref(), Some("fts4"));
+        assert_eq!(module_of("CREATE VIRTUAL TABLE t USING dbstat").as_deref(), Some("dbstat"));
+        assert_eq!(module_of("CREATE TABLE t (a)"), None);
+    }
 }

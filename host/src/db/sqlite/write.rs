@@ -29,7 +29,9 @@ pub async fn first_user_object(conn: &mut SqliteConnection) -> anyhow::Result<Op
 pub async fn clean(conn: &mut SqliteConnection) -> anyhow::Result<()> {
     let objects: Vec<(String, String)> = sqlx::query_as(
         "SELECT type, name FROM sqlite_schema WHERE type IN ('view', 'table') \
-         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type = 'table', rowid DESC",
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow') \
+         ORDER BY type = 'table', rowid DESC",
     )
     .fetch_all(&mut *conn)
     .await?;
