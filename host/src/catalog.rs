@@ -107,6 +107,20 @@ pub struct ExtensionConfig {
     pub predicate: String,
 }
 
+/// A MariaDB system-versioned table (`WITH SYSTEM VERSIONING`): its
+/// period columns, and whether the files hold its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemVersioning {
+    /// The row-start column (`ROW_START` when the server made it hidden).
+    pub start: String,
+    /// The row-end column (`ROW_END` when hidden).
+    pub end: String,
+    /// Whether the files hold every row version, each with its exact
+    /// period columns (read `FOR SYSTEM_TIME ALL`); false: current rows
+    /// only, without the period columns.
+    pub history: bool,
+}
+
 /// A base table (or leaf partition) whose rows are dumped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
@@ -126,6 +140,9 @@ pub struct Table {
     /// its own index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_module: Option<String>,
+    /// Set when the table is MariaDB system-versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_versioning: Option<SystemVersioning>,
     /// Data columns in dump order (generated columns are not data).
     pub columns: Vec<Column>,
     /// Primary key column names, in key order (empty when none).
@@ -244,6 +261,16 @@ impl Catalog {
                     "{module} virtual table {}: its content, inserted again on restore (the index is rebuilt)",
                     table.qualified()
                 ));
+            }
+        }
+        for table in &self.tables {
+            if let Some(versioning) = &table.system_versioning {
+                let rows = if versioning.history {
+                    format!("current and history rows, each with its exact {} and {}", versioning.start, versioning.end)
+                } else {
+                    "current rows only".to_owned()
+                };
+                lines.push(format!("system-versioned table {}: {rows}", table.qualified()));
             }
         }
         if !self.sequences.is_empty() {

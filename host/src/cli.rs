@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 pub use crate::format::{Compression, Format, StagesMode};
 
 use crate::config::Config;
-use crate::db::{DbUrl, LargeObjects, LockMode, MysqlLoad, TargetOptions, redact_url};
+use crate::db::{DbUrl, History, LargeObjects, LockMode, MysqlLoad, TargetOptions, redact_url};
 use crate::error::{Failure, UsageContext};
 use crate::pipeline::TransformRule;
 use crate::progress::ProgressMode;
@@ -127,6 +127,9 @@ struct DumpArgs {
     /// PostgreSQL large objects: include (contents and all), exclude (left out, recorded in the manifest) or empty (objects without contents). Default: include, but exclude when --include is given (as pg_dump -t) or the config masks.
     #[arg(long, value_enum, value_name = "WHAT")]
     large_objects: Option<LargeObjects>,
+    /// MariaDB system-versioned tables: include (every row version with its exact ROW_START/ROW_END, as mariadb-dump --dump-history) or exclude (current rows only, recorded in the manifest).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = History::Include)]
+    history: History,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -208,6 +211,9 @@ struct PlanArgs {
     /// PostgreSQL large objects, as for dump: include, exclude or empty.
     #[arg(long, value_enum, value_name = "WHAT")]
     large_objects: Option<LargeObjects>,
+    /// MariaDB system-versioned tables' history rows, as for dump: include or exclude.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = History::Include)]
+    history: History,
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
@@ -252,6 +258,8 @@ pub struct DumpJob {
     pub large_objects: LargeObjects,
     /// Why (for the manifest's `left_out`).
     pub large_objects_reason: String,
+    /// MariaDB system-versioned tables' history rows.
+    pub history: History,
 }
 
 /// A checked restore request.
@@ -379,6 +387,7 @@ impl Cli {
                     lock_mode: LockMode::Auto,
                     large_objects,
                     large_objects_reason,
+                    history: args.history,
                 }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
@@ -424,6 +433,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         lock_mode: LockMode::parse(&args.lock_mode).usage_err()?,
         large_objects,
         large_objects_reason,
+        history: args.history,
     })
 }
 

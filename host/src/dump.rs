@@ -54,6 +54,7 @@ fn source_options(job: &DumpJob) -> SourceOptions {
         lock_mode: job.lock_mode,
         large_objects: job.large_objects,
         large_objects_reason: job.large_objects_reason.clone(),
+        history: job.history,
     }
 }
 
@@ -180,7 +181,7 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
                 serde_json::json!({
                     "schema": t.schema, "name": t.name, "bytes": t.bytes, "estimated_rows": t.estimated_rows,
                     "primary_key": t.primary_key, "partition_of": t.partition_of,
-                    "extension_config": t.extension_config,
+                    "extension_config": t.extension_config, "system_versioning": t.system_versioning,
                     "chunks": chunks.iter().filter(|c| c.table == i).collect::<Vec<_>>(),
                     "stages": p.records(),
                 })
@@ -290,6 +291,7 @@ fn assemble(
             name: table.name.clone(),
             extension_config: table.extension_config.clone(),
             virtual_module: table.virtual_module.clone(),
+            system_versioning: table.system_versioning.clone(),
             columns,
             rows: records.iter().map(|c| c.rows).sum(),
             bytes: records.iter().map(|c| c.bytes).sum(),
@@ -396,6 +398,7 @@ pub(crate) mod tests {
             lock_mode: LockMode::Auto,
             large_objects: crate::db::LargeObjects::Include,
             large_objects_reason: String::new(),
+            history: crate::db::History::Include,
         }
     }
 

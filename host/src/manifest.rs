@@ -115,6 +115,11 @@ pub struct TableEntry {
     /// (`fts5`, `rtree`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub virtual_module: Option<String>,
+    /// Set when the table is MariaDB system-versioned: its period columns,
+    /// and whether the files hold its history rows (then restore inserts
+    /// them with `system_versioning_insert_history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_versioning: Option<crate::catalog::SystemVersioning>,
     /// Columns as written in the data files (after row stages).
     pub columns: Vec<Column>,
     /// Rows in all chunks.
@@ -143,6 +148,7 @@ impl TableEntry {
             name: self.name.clone(),
             extension_config: self.extension_config.clone(),
             virtual_module: self.virtual_module.clone(),
+            system_versioning: self.system_versioning.clone(),
             columns: self.columns.clone(),
             estimated_rows: self.rows as i64,
             bytes: self.bytes,

@@ -337,21 +337,96 @@ fn an_enum_error_value_round_trips_through_both_load_paths() {
     }
 }
 
+/// A system-versioned table travels with its history: every row version
+/// with its exact period columns (hidden `ROW_START`/`ROW_END`, explicit
+/// ones, history partitions), in chunks split on an integer key and on a
+/// text key, through both load paths; the oracle compares every version.
 #[test]
-fn a_system_versioned_table_is_refused_unless_left_out() {
+fn system_versioned_tables_round_trip_with_their_history() {
     let source = MyDb::new();
     source.exec(
         "CREATE TABLE plain (id INT PRIMARY KEY); INSERT INTO plain VALUES (1);
-         CREATE TABLE versioned (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;
-         INSERT INTO versioned VALUES (1, 1); UPDATE versioned SET v = 2;",
+         CREATE TABLE hidden (id INT PRIMARY KEY, v INT, pad VARCHAR(200), KEY by_v (v)) WITH SYSTEM VERSIONING;
+         INSERT INTO hidden SELECT seq, seq, REPEAT('x', 150) FROM seq_1_to_12000;
+         UPDATE hidden SET v = v + 1 WHERE id % 2 = 0; UPDATE hidden SET v = v + 1 WHERE id % 3 = 0;
+         DELETE FROM hidden WHERE id % 5 = 0;
+         CREATE TABLE explicit (k VARCHAR(40) NOT NULL, v INT,
+           s TIMESTAMP(6) GENERATED ALWAYS AS ROW START, e TIMESTAMP(6) GENERATED ALWAYS AS ROW END,
+           PRIMARY KEY (k), PERIOD FOR SYSTEM_TIME (s, e)) WITH SYSTEM VERSIONING;
+         INSERT INTO explicit (k, v) SELECT CONCAT('key-', LPAD(seq, 8, '0'), REPEAT('y', 20)), seq FROM seq_1_to_30000;
+         UPDATE explicit SET v = -v WHERE v % 4 = 0;
+         CREATE TABLE parted (id INT PRIMARY KEY, v INT, note INT WITHOUT SYSTEM VERSIONING) WITH SYSTEM VERSIONING
+           PARTITION BY SYSTEM_TIME (PARTITION p_history HISTORY, PARTITION p_current CURRENT);
+         INSERT INTO parted VALUES (1, 1, 1), (2, 2, 2); UPDATE parted SET v = 3 WHERE id = 1; UPDATE parted SET note = 9;
+         DELETE FROM parted WHERE id = 2;
+         CREATE TABLE child (id INT PRIMARY KEY, hidden_id INT, FOREIGN KEY (hidden_id) REFERENCES hidden (id))
+           WITH SYSTEM VERSIONING;
+         INSERT INTO child VALUES (1, 1); UPDATE child SET hidden_id = 2;
+         ANALYZE TABLE hidden, explicit;",
     );
+    let history = |db: &MyDb, table: &str| {
+        db.query(&format!("SELECT COUNT(*) FROM `{table}` FOR SYSTEM_TIME ALL WHERE ROW_END < '2038-01-01'"))
+    };
+    assert_eq!(history(&source, "parted"), "2");
+    for load in ["load-data", "insert"] {
+        let dir = round_trip(&source, &SPLIT, &["--mysql-load", load]);
+        let manifest = dir.manifest();
+        for table in ["hidden", "explicit"] {
+            let entry = table_entry(&manifest, source.name(), table);
+            assert_eq!(entry["system_versioning"]["history"], true, "{table}: {entry}");
+            assert!(chunks_of(entry).len() > 1, "{table} was not split");
+        }
+        let hidden = table_entry(&manifest, source.name(), "hidden");
+        assert_eq!(hidden["system_versioning"]["start"], "ROW_START");
+        assert_eq!(table_entry(&manifest, source.name(), "explicit")["system_versioning"]["end"], "e");
+        assert_eq!(
+            hidden["rows"].as_u64(),
+            source.query("SELECT COUNT(*) FROM hidden FOR SYSTEM_TIME ALL").parse().ok()
+        );
+    }
+}
+
+/// `--history exclude` carries a system-versioned table with its current
+/// rows only and says so in the manifest, `inspect` and `plan`; a table
+/// versioned by transaction id (whose ids mean nothing on another server)
+/// is refused, before anything is written, unless its history is left out.
+#[test]
+fn history_left_out_on_purpose_is_recorded_and_transaction_ids_are_refused() {
+    let source = MyDb::new();
+    source.exec(
+        "CREATE TABLE versioned (id INT PRIMARY KEY, v INT) WITH SYSTEM VERSIONING;
+         INSERT INTO versioned VALUES (1, 1), (2, 2); UPDATE versioned SET v = 3 WHERE id = 1;
+         CREATE TABLE by_trx (id INT PRIMARY KEY, v INT,
+           s BIGINT UNSIGNED GENERATED ALWAYS AS ROW START, e BIGINT UNSIGNED GENERATED ALWAYS AS ROW END,
+           PERIOD FOR SYSTEM_TIME (s, e)) ENGINE=InnoDB WITH SYSTEM VERSIONING;
+         INSERT INTO by_trx (id, v) VALUES (1, 1); UPDATE by_trx SET v = 2;",
+    );
+    let db = source.name();
     let dir = DumpDir::new();
     run(dump_args(&source, &dir, &[]))
         .assert_code(2)
-        .assert_stderr_contains("is system-versioned")
-        .assert_stderr_contains(&format!("--exclude '{}.versioned'", source.name()));
+        .assert_stderr_contains(&format!("table {db}.by_trx is versioned by transaction id"))
+        .assert_stderr_contains("--history exclude");
     assert!(!dir.path().exists(), "a refused dump created --out");
-    run(dump_args(&source, &dir, &["--exclude", &format!("{}.versioned", source.name())])).assert_success();
+
+    run(dump_args(&source, &dir, &["--history", "exclude"])).assert_success();
+    let target = MyDb::new();
+    restore(&dir, &target, &[]).assert_success();
+    for table in ["versioned", "by_trx"] {
+        let current = format!("SELECT GROUP_CONCAT(id, '=', v ORDER BY id) FROM {table}");
+        assert_eq!(target.query(&current), source.query(&current), "{table}");
+        let all = format!("SELECT COUNT(*) FROM {table} FOR SYSTEM_TIME ALL");
+        let current_rows = source.query(&format!("SELECT COUNT(*) FROM {table}"));
+        assert_eq!(target.query(&all), current_rows, "{table}: only the current rows travel");
+    }
+    let manifest = dir.manifest();
+    let left_out = manifest["left_out"].to_string();
+    assert!(left_out.contains(&format!("history rows of system-versioned table {db}.versioned")), "{left_out}");
+    let inspect = run(["inspect".to_owned(), dir.path().display().to_string()]);
+    inspect.assert_success().assert_stdout_contains(&format!("history rows of system-versioned table {db}.by_trx"));
+    run(["plan".to_owned(), source.url().to_owned(), "--history".to_owned(), "exclude".to_owned()])
+        .assert_success()
+        .assert_stdout_contains(&format!("system-versioned table {db}.versioned: current rows only"));
 }
 
 /// Tables whose engine has no transactions (MyISAM, MEMORY) are read outside

@@ -80,6 +80,13 @@ impl RunOutput {
         assert!(self.stderr.contains(needle), "stderr does not contain {needle:?}\n{self}");
         self
     }
+
+    /// Panics unless stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout does not contain {needle:?}\n{self}");
+        self
+    }
 }
 
 impl fmt::Display for RunOutput {

@@ -93,10 +93,23 @@ impl MyDb {
         }
     }
 
-    /// Base tables, by name.
+    /// Base and system-versioned tables, by name.
     pub fn tables(&self) -> Vec<String> {
         self.query(&format!(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' \
+             AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
+            self.name
+        ))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+    }
+
+    /// The system-versioned tables, by name.
+    pub fn versioned_tables(&self) -> Vec<String> {
+        self.query(&format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' \
+             AND TABLE_TYPE = 'SYSTEM VERSIONED' ORDER BY TABLE_NAME",
             self.name
         ))
         .lines()
@@ -120,9 +133,12 @@ impl MyDb {
     }
 
     /// Per table: `CHECKSUM TABLE … EXTENDED`, the row count, and the SHA-256
-    /// of every column (invisible ones too) of the rows in full order.
+    /// of every column (invisible ones too) of the rows in full order; for
+    /// a system-versioned table, of every row version with its period
+    /// columns (hidden `ROW_START`/`ROW_END` too), read `FOR SYSTEM_TIME ALL`.
     pub fn checksums(&self) -> BTreeMap<String, (String, usize, String)> {
         let mut out = BTreeMap::new();
+        let versioned = self.versioned_tables();
         for table in self.tables() {
             let checksum = self.query(&format!("CHECKSUM TABLE {} EXTENDED", quote(&table)));
             let checksum = checksum.split('\t').nth(1).unwrap_or("").to_owned();
@@ -132,9 +148,22 @@ impl MyDb {
                 self.name,
                 table.replace('\'', "''")
             ));
+            let (mut columns, mut from) = (columns, quote(&table));
+            if versioned.contains(&table) {
+                from.push_str(" FOR SYSTEM_TIME ALL");
+                let explicit = self.query(&format!(
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{}' \
+                     AND GENERATION_EXPRESSION = 'ROW START'",
+                    self.name,
+                    table.replace('\'', "''")
+                ));
+                if explicit == "0" {
+                    columns.push_str(",ROW_START,ROW_END");
+                }
+            }
             let count = columns.split(',').count();
             let order: Vec<String> = (1..=count).map(|i| i.to_string()).collect();
-            let rows = self.query(&format!("SELECT {columns} FROM {} ORDER BY {}", quote(&table), order.join(", ")));
+            let rows = self.query(&format!("SELECT {columns} FROM {from} ORDER BY {}", order.join(", ")));
             let n = if rows.is_empty() { 0 } else { rows.lines().count() };
             out.insert(table, (checksum, n, hex::encode(Sha256::digest(rows.as_bytes()))));
         }

@@ -17,7 +17,7 @@ pub mod target;
 pub mod url;
 
 pub use source::{
-    ChunkReader, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions,
+    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions,
 };
 pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 pub use url::{DbUrl, Engine, redact_url};

@@ -76,6 +76,20 @@ impl LargeObjects {
     }
 }
 
+/// What a dump does with the history rows of MariaDB system-versioned
+/// tables (`--history`): the table and its current rows travel either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum History {
+    /// Every row version, with its exact `ROW_START`/`ROW_END` (as
+    /// `mariadb-dump --dump-history`); restore inserts them with
+    /// `system_versioning_insert_history` (MariaDB 10.11 or later).
+    #[default]
+    Include,
+    /// Current rows only: they get new `ROW_START` times on restore, and
+    /// the manifest records the history as left out.
+    Exclude,
+}
+
 /// What opening a source needs besides its URL.
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
@@ -88,6 +102,8 @@ pub struct SourceOptions {
     /// Why `large_objects` is what it is (`--large-objects exclude`), for
     /// the manifest's `left_out` when they are not carried whole.
     pub large_objects_reason: String,
+    /// MariaDB system-versioned tables' history rows.
+    pub history: History,
 }
 
 /// Data the source holds that sluice cannot carry yet, found while reading

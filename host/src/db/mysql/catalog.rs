@@ -1,6 +1,8 @@
-//! Reads a MySQL/MariaDB catalog from `information_schema`: the base tables
-//! of the URL's database with their data columns (generated columns are not
-//! data; invisible ones are), keys, sizes and integer-key ranges.
+//! Reads a MySQL/MariaDB catalog from `information_schema`: the base and
+//! system-versioned tables of the URL's database with their data columns
+//! (generated columns are not data; invisible ones are, and so are the
+//! period columns of a table whose history travels), keys, sizes and
+//! integer-key ranges.
 
 use std::collections::HashMap;
 
@@ -9,9 +11,9 @@ use sqlx::Row;
 use sqlx::mysql::MySqlConnection;
 
 use super::{quote_ident, types};
-use crate::catalog::{Catalog, Column, ColumnKind, ForeignKey, Table};
+use crate::catalog::{Catalog, Column, ColumnKind, ForeignKey, SystemVersioning, Table};
 use crate::db::ranges::tuple_compare;
-use crate::db::source::NotCarried;
+use crate::db::source::{History, NotCarried};
 use crate::select::Selection;
 
 const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE AS CHAR) AS type, \
@@ -22,7 +24,8 @@ const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS name, CAST(TABLE_TYPE A
 const COLUMNS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(COLUMN_NAME AS CHAR) AS name, \
     CAST(DATA_TYPE AS CHAR) AS data_type, CAST(COLUMN_TYPE AS CHAR) AS column_type, \
     IS_NULLABLE = 'YES' AS nullable, CHARACTER_SET_NAME IS NULL AS no_charset, \
-    CAST(EXTRA AS CHAR) AS extra, CAST(COLUMN_KEY AS CHAR) AS col_key \
+    CAST(EXTRA AS CHAR) AS extra, CAST(COLUMN_KEY AS CHAR) AS col_key, \
+    CAST(COALESCE(GENERATION_EXPRESSION, '') AS CHAR) AS generation \
     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION";
 
 const KEYS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(INDEX_NAME AS CHAR) AS idx, \
@@ -37,7 +40,7 @@ const FOREIGN_KEYS: &str = "SELECT CAST(TABLE_NAME AS CHAR) AS tbl, CAST(CONSTRA
     AND REFERENCED_TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
 
 /// Loads the catalog of the connection's database.
-pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::Result<Catalog> {
+pub async fn load(conn: &mut MySqlConnection, selection: &Selection, history: History) -> anyhow::Result<Catalog> {
     let server_version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await?;
     let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()").fetch_one(&mut *conn).await?;
     let Some(database) = database else { bail!("the URL names no database: use mysql://user@host:port/DATABASE") };
@@ -54,13 +57,12 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
             excluded.push((database.clone(), name));
             continue;
         }
-        if kind == "SYSTEM VERSIONED" {
-            return Err(NotCarried(format!(
-                "table {database}.{name} is system-versioned (WITH SYSTEM VERSIONING), and sluice cannot dump its \
-                 history yet: leave it out on purpose with --exclude '{database}.{name}', or use mariadb-dump --dump-history"
-            ))
-            .into());
-        }
+        // Hidden period columns until the columns say otherwise.
+        let system_versioning = (kind == "SYSTEM VERSIONED").then(|| SystemVersioning {
+            start: "ROW_START".into(),
+            end: "ROW_END".into(),
+            history: history == History::Include,
+        });
         let engine: String = row.get("engine");
         if !is_transactional(&engine) {
             unsnapshotted.push(format!("{database}.{name} ({engine})"));
@@ -70,6 +72,7 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
             name,
             estimated_rows: row.get("estimate"),
             bytes: row.get::<i64, _>("bytes").max(0) as u64,
+            system_versioning,
             ..Table::default()
         });
     }
@@ -78,16 +81,66 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
     for row in sqlx::query(COLUMNS).fetch_all(&mut *conn).await.context("cannot list columns")? {
         let Some(&i) = index.get(&row.get::<String, _>("tbl")) else { continue };
         let extra: String = row.get("extra");
-        if extra.contains("GENERATED") {
-            continue; // computed again on restore
-        }
         let data_type: String = row.get("data_type");
-        tables[i].columns.push(Column {
+        let column = Column {
             name: row.get("name"),
             kind: types::kind(&data_type, row.get::<i64, _>("no_charset") != 0),
             sql_type: row.get("column_type"),
             nullable: row.get::<i64, _>("nullable") != 0,
-        });
+        };
+        let table = &mut tables[i];
+        let generation: String = row.get("generation");
+        if let Some(versioning) = table.system_versioning.as_mut()
+            && (generation == "ROW START" || generation == "ROW END")
+        {
+            // An explicit period column: data when the history travels.
+            if data_type != "timestamp" && versioning.history {
+                return Err(NotCarried(format!(
+                    "table {} is versioned by transaction id ({} is {}), and those ids mean nothing on another \
+                     server: dump its current rows only with --history exclude, or leave it out with --exclude '{}'",
+                    table.qualified(),
+                    column.name,
+                    column.sql_type,
+                    table.qualified()
+                ))
+                .into());
+            }
+            if generation == "ROW START" {
+                versioning.start = column.name.clone();
+            } else {
+                versioning.end = column.name.clone();
+            }
+            if versioning.history {
+                table.columns.push(column);
+            }
+            continue;
+        }
+        if extra.contains("GENERATED") {
+            continue; // computed again on restore
+        }
+        table.columns.push(column);
+    }
+    let mut left_out = Vec::new();
+    for table in &mut tables {
+        let Some(versioning) = &table.system_versioning else { continue };
+        if !versioning.history {
+            left_out.push(format!(
+                "history rows of system-versioned table {} (--history exclude: current rows only)",
+                table.qualified()
+            ));
+        } else if versioning.start == "ROW_START" && !table.columns.iter().any(|c| c.name == "ROW_START") {
+            // Hidden period columns are not in information_schema: they
+            // are TIMESTAMP(6) and named by the server.
+            for name in ["ROW_START", "ROW_END"] {
+                let kind = types::kind("timestamp", true);
+                table.columns.push(Column {
+                    name: name.into(),
+                    kind,
+                    sql_type: "timestamp(6)".into(),
+                    nullable: false,
+                });
+            }
+        }
     }
 
     let mut keys: Vec<(usize, String, bool, Vec<String>)> = Vec::new();
@@ -142,7 +195,7 @@ pub async fn load(conn: &mut MySqlConnection, selection: &Selection) -> anyhow::
         foreign_keys: foreign_keys.into_iter().map(|(_, fk)| fk).collect(),
         include_given: selection.has_include(),
         excluded,
-        left_out: Vec::new(),
+        left_out,
         large_objects: None,
         warnings: unsnapshotted_warning(&unsnapshotted).into_iter().collect(),
     })
@@ -173,6 +226,16 @@ fn unsnapshotted_warning(tables: &[String]) -> Option<String> {
     ))
 }
 
+/// The table as the dump reads it: every row version of a
+/// system-versioned table whose history travels (`FOR SYSTEM_TIME ALL`),
+/// else its current rows.
+pub fn rows_of(table: &Table) -> String {
+    match &table.system_versioning {
+        Some(versioning) if versioning.history => format!("{} FOR SYSTEM_TIME ALL", quote_ident(&table.name)),
+        _ => quote_ident(&table.name),
+    }
+}
+
 /// The column a table splits on: the first primary-key column when it is an
 /// integer. With a composite key, ranges of its first column still hold
 /// whole groups of rows, so they cover every row exactly once.
@@ -191,8 +254,7 @@ pub async fn key_ranges(conn: &mut MySqlConnection, tables: &mut [Table]) -> any
         let key = quote_ident(key);
         // As text: an unsigned BIGINT may not fit an i64, and then the
         // table is read whole rather than split wrongly.
-        let statement =
-            format!("SELECT CAST(MIN({key}) AS CHAR), CAST(MAX({key}) AS CHAR) FROM {}", quote_ident(&table.name));
+        let statement = format!("SELECT CAST(MIN({key}) AS CHAR), CAST(MAX({key}) AS CHAR) FROM {}", rows_of(table));
         let (low, high): (Option<String>, Option<String>) = sqlx::query_as(&statement)
             .fetch_one(&mut *conn)
             .await
@@ -240,7 +302,7 @@ pub async fn key_bounds(conn: &mut MySqlConnection, tables: &mut [Table], chunk_
             let statement = format!(
                 "SELECT {} FROM {}{after} ORDER BY {} LIMIT 1 OFFSET {offset}",
                 literals.join(", "),
-                quote_ident(&table.name),
+                rows_of(table),
                 key.join(", "),
             );
             let Some(row) = super::first_row(conn, &statement).await? else { break };

@@ -13,7 +13,10 @@ use mysql_async::{Conn, OptsBuilder};
 use percent_encoding::percent_decode_str;
 use tokio::sync::mpsc;
 
-use super::{LENIENT_MODE, SESSION_SETTINGS, STRICT_MODE, enum_columns, quote_ident};
+use super::{
+    INSERT_HISTORY, LENIENT_MODE, SESSION_SETTINGS, STRICT_MODE, enum_columns, insert_history_failed, quote_ident,
+    with_history,
+};
 use crate::catalog::{Column, Table};
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader};
@@ -21,10 +24,11 @@ use crate::db::url::DbUrl;
 use crate::format::Framing;
 
 /// A loading connection (mysql_async, which offers LOCAL INFILE) with the
-/// session sqlx connections get, foreign-key checks off and, unless
+/// session sqlx connections get, foreign-key checks off, history rows
+/// writable when `tables` have them and, unless
 /// `keep_binlog`, the binary log off. Returns whether rows will be logged
 /// although `keep_binlog` was not asked (no privilege to turn it off).
-pub async fn connect_loader(url: &DbUrl, keep_binlog: bool) -> anyhow::Result<(Conn, bool)> {
+pub async fn connect_loader(url: &DbUrl, keep_binlog: bool, tables: &[Table]) -> anyhow::Result<(Conn, bool)> {
     let u = url.url();
     let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
     let password = u.password().map(decode).or_else(|| std::env::var("MYSQL_PWD").ok());
@@ -42,6 +46,9 @@ pub async fn connect_loader(url: &DbUrl, keep_binlog: bool) -> anyhow::Result<(C
     conn.query_drop("SET NAMES utf8mb4 COLLATE utf8mb4_general_ci").await?;
     conn.query_drop(SESSION_SETTINGS).await.context("cannot apply session settings")?;
     conn.query_drop("SET SESSION foreign_key_checks = 0").await?;
+    if let Some(table) = with_history(tables) {
+        conn.query_drop(INSERT_HISTORY).await.with_context(|| insert_history_failed(table))?;
+    }
     let binlog_kept = !keep_binlog && conn.query_drop("SET SESSION sql_log_bin = 0").await.is_err();
     Ok((conn, binlog_kept))
 }

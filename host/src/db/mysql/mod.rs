@@ -36,6 +36,26 @@ pub(crate) const LENIENT_MODE: &str = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_
 pub(crate) const STRICT_MODE: &str =
     "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'";
 
+/// Lets a loading session write the period columns of system-versioned
+/// tables, so their history rows keep their exact `ROW_START`/`ROW_END`
+/// (MariaDB 10.11 or later).
+pub(crate) const INSERT_HISTORY: &str = "SET SESSION system_versioning_insert_history = 1";
+
+/// The first table among `tables` whose files hold history rows.
+pub(crate) fn with_history(tables: &[crate::catalog::Table]) -> Option<&crate::catalog::Table> {
+    tables.iter().find(|t| t.system_versioning.as_ref().is_some_and(|v| v.history))
+}
+
+/// Why [`INSERT_HISTORY`] failed, for the table that needs it.
+pub(crate) fn insert_history_failed(table: &crate::catalog::Table) -> String {
+    format!(
+        "cannot restore the history rows of system-versioned table {} (the server must be MariaDB 10.11 or later, \
+         for system_versioning_insert_history, with secure_timestamp = NO); dump it with --history exclude to carry \
+         its current rows only",
+        table.qualified()
+    )
+}
+
 /// For each column of `table`, whether it is an ENUM.
 pub(crate) fn enum_columns(table: &crate::catalog::Table) -> Vec<bool> {
     table.columns.iter().map(|c| c.sql_type.get(..5).is_some_and(|t| t.eq_ignore_ascii_case("enum("))).collect()

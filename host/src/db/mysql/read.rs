@@ -9,7 +9,8 @@ use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{Decode, Row, ValueRef};
 use tokio::sync::mpsc::Sender;
 
-use super::{catalog::integer_key, quote_ident, types::select_expr};
+use super::catalog::{integer_key, rows_of};
+use super::{quote_ident, types::select_expr};
 use crate::catalog::Table;
 use crate::db::ranges::{key_filter, tuple_filter};
 use crate::db::source::{BatchSender, ChunkReader, Piece};
@@ -23,26 +24,26 @@ pub fn select_statement(table: &Table, range: ChunkRange) -> anyhow::Result<Stri
         .iter()
         .map(|c| select_expr(&quote_ident(&c.name), c.sql_type.split(['(', ' ']).next().unwrap_or("")))
         .collect();
-    let from = quote_ident(&table.name);
-    Ok(match integer_key(table) {
-        Some(key) => {
-            let order: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
-            let filter = key_filter(range, &quote_ident(key))?;
-            format!("SELECT {} FROM {from}{filter} ORDER BY {}", columns.join(", "), order.join(", "))
+    let from = rows_of(table);
+    let key: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
+    // Every version of a row shares its key: the row end orders them.
+    let mut order = key.clone();
+    if let Some(versioning) = table.system_versioning.as_ref().filter(|v| v.history)
+        && !table.primary_key.contains(&versioning.end)
+        && !key.is_empty()
+    {
+        order.push(quote_ident(&versioning.end));
+    }
+    let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+    let filter = match (integer_key(table), range) {
+        (Some(integer), range) => key_filter(range, &quote_ident(integer))?,
+        (None, ChunkRange::Bounds { start, end }) => {
+            let bound = |i: Option<usize>| i.and_then(|i| table.key_bounds.get(i)).map(Vec::as_slice);
+            tuple_filter(&key, bound(start), bound(end))
         }
-        None => {
-            let key: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
-            let filter = match range {
-                ChunkRange::Bounds { start, end } => {
-                    let bound = |i: Option<usize>| i.and_then(|i| table.key_bounds.get(i)).map(Vec::as_slice);
-                    tuple_filter(&key, bound(start), bound(end))
-                }
-                other => key_filter(other, "")?,
-            };
-            let order = if key.is_empty() { String::new() } else { format!(" ORDER BY {}", key.join(", ")) };
-            format!("SELECT {} FROM {from}{filter}{order}", columns.join(", "))
-        }
-    })
+        (None, other) => key_filter(other, "")?,
+    };
+    Ok(format!("SELECT {} FROM {from}{filter}{order}", columns.join(", ")))
 }
 
 /// A worker's connection inside its consistent snapshot.
@@ -102,4 +103,44 @@ async fn send_chunk(
     }
     out.finish().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Column, ColumnKind, SystemVersioning};
+
+    fn versioned(history: bool) -> Table {
+        let column = |name: &str, sql_type: &str| Column {
+            name: name.into(),
+            kind: ColumnKind::Integer,
+            sql_type: sql_type.into(),
+            nullable: false,
+        };
+        let mut columns = vec![column("id", "int(11)"), column("v", "int(11)")];
+        if history {
+            columns.extend([column("ROW_START", "timestamp(6)"), column("ROW_END", "timestamp(6)")]);
+        }
+        Table {
+            name: "t".into(),
+            columns,
+            primary_key: vec!["id".into()],
+            system_versioning: Some(SystemVersioning { start: "ROW_START".into(), end: "ROW_END".into(), history }),
+            ..Table::default()
+        }
+    }
+
+    #[test]
+    fn a_history_is_read_for_system_time_all_each_row_version_in_key_then_end_order() {
+        let range = ChunkRange::Keys { start: Some(1), end: Some(9) };
+        assert_eq!(
+            select_statement(&versioned(true), range).expect("statement"),
+            "SELECT `id`, `v`, `ROW_START`, `ROW_END` FROM `t` FOR SYSTEM_TIME ALL WHERE `id` >= 1 AND `id` < 9 \
+             ORDER BY `id`, `ROW_END`"
+        );
+        assert_eq!(
+            select_statement(&versioned(false), range).expect("statement"),
+            "SELECT `id`, `v` FROM `t` WHERE `id` >= 1 AND `id` < 9 ORDER BY `id`"
+        );
+    }
 }

@@ -95,7 +95,7 @@ impl Snapshot {
                 wait_for_long_queries(&mut coordinator).await?;
                 let tables: Vec<String> = sqlx::query_scalar(
                     "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
-                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME",
                 )
                 .fetch_all(&mut coordinator)
                 .await?;

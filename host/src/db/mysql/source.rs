@@ -9,7 +9,7 @@ use super::read::MyReader;
 use super::snapshot::Snapshot;
 use super::{catalog, schema};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::source::{ChunkReader, History, SchemaScripts, SnapshotInfo, Source, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -18,6 +18,7 @@ pub struct MySource {
     coordinator: MySqlConnection,
     spare: Vec<MySqlConnection>,
     selection: Selection,
+    history: History,
     info: SnapshotInfo,
 }
 
@@ -29,7 +30,13 @@ impl MySource {
         let info = SnapshotInfo { id: snapshot.gtid.clone().or(snapshot.binlog.clone()), method: snapshot.describe() };
         let mut connections = snapshot.readers;
         let coordinator = connections.remove(0);
-        Ok(MySource { coordinator, spare: connections, selection: Selection::default(), info })
+        Ok(MySource {
+            coordinator,
+            spare: connections,
+            selection: Selection::default(),
+            history: options.history,
+            info,
+        })
     }
 }
 
@@ -46,7 +53,7 @@ impl Source for MySource {
         Box::pin(async move {
             self.selection = selection.clone();
             let conn = &mut self.coordinator;
-            let mut catalog = catalog::load(conn, selection).await?;
+            let mut catalog = catalog::load(conn, selection, self.history).await?;
             catalog::key_ranges(conn, &mut catalog.tables).await?;
             catalog::key_bounds(conn, &mut catalog.tables, chunk_bytes).await?;
             Ok(catalog)

@@ -10,11 +10,14 @@ use sqlx::mysql::MySqlConnection;
 
 use super::load::{LoadDataLoader, connect_loader};
 use super::schema::RESET_SESSION;
-use super::{LENIENT_MODE, STRICT_MODE, connect, enum_columns, write};
+use super::{
+    INSERT_HISTORY, LENIENT_MODE, STRICT_MODE, connect, enum_columns, insert_history_failed, with_history, write,
+};
 use crate::catalog::{Sequence, Table};
 use crate::db::statements::{SqlConnection, StatementLoader};
 use crate::db::target::{Loader, Loaders, MysqlLoad, Target, TargetOptions};
 use crate::db::url::{DbUrl, Engine};
+use anyhow::Context as _;
 
 /// A MySQL or MariaDB database to restore into.
 pub struct MyTarget {
@@ -70,7 +73,7 @@ impl Target for MyTarget {
             if self.load_data().await? {
                 let convert = Arc::new(write::non_utf8_columns(self.conn()?, tables).await?);
                 for _ in 0..n.max(1) {
-                    let (conn, kept) = connect_loader(&self.url, self.options.enable_binlog).await?;
+                    let (conn, kept) = connect_loader(&self.url, self.options.enable_binlog, tables).await?;
                     binlog_kept |= kept;
                     loaders.push(Box::new(LoadDataLoader::new(conn, convert.clone())));
                 }
@@ -79,6 +82,12 @@ impl Target for MyTarget {
                 for _ in 0..n.max(1) {
                     let mut conn = connect(&self.url).await?;
                     sqlx::raw_sql(write::LOAD_SETTINGS).execute(&mut conn).await?;
+                    if let Some(table) = with_history(tables) {
+                        sqlx::raw_sql(INSERT_HISTORY)
+                            .execute(&mut conn)
+                            .await
+                            .with_context(|| insert_history_failed(table))?;
+                    }
                     if !self.options.enable_binlog && !write::skip_binlog(&mut conn).await {
                         binlog_kept = true;
                     }
@@ -100,7 +109,7 @@ impl Target for MyTarget {
     }
 
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
-        Box::pin(async move { write::count_rows(self.conn()?, &table.name).await })
+        Box::pin(async move { write::count_rows(self.conn()?, table).await })
     }
 
     fn finish<'a>(&'a mut self, _: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>> {

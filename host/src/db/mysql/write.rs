@@ -63,12 +63,12 @@ pub async fn apply(conn: &mut MySqlConnection, sql: &str, what: &str) -> anyhow:
     Ok(())
 }
 
-/// Rows in a table.
-pub async fn count_rows(conn: &mut MySqlConnection, table: &str) -> anyhow::Result<u64> {
-    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", quote_ident(table)))
+/// Rows in a table, every row version when its history was restored.
+pub async fn count_rows(conn: &mut MySqlConnection, table: &crate::catalog::Table) -> anyhow::Result<u64> {
+    let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", super::catalog::rows_of(table)))
         .fetch_one(&mut *conn)
         .await
-        .with_context(|| format!("cannot count rows of {table}"))?;
+        .with_context(|| format!("cannot count rows of {}", table.name))?;
     Ok(n.max(0) as u64)
 }
 
