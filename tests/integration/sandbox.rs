@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sluice_tests::{
     DumpDir, RunOutput, TestDb, assert_same_database, component_wasm, dump, restore_into, run, run_measuring_peak_rss,
-    run_with_env, short_sha256,
+    run_with_env, run_with_env_measuring_peak_rss, short_sha256,
 };
 
 /// `--memory-limit` of the contained dumps: small, so hoarding fails fast.
@@ -198,6 +198,70 @@ fn a_component_returning_offsets_past_its_data_is_rejected() {
 }
 
 /// `sluice component check FILE`.
+/// The `keyed` import holds against a guest that calls it directly:
+/// - a flood of items fails naming the per-call limit, before the host
+///   allocates for it: the process stays within the guest's memory, the
+///   copy of the arguments and a small margin (it once grew by 48 bytes per
+///   item, over 400 MiB here);
+/// - one FF1 item of a million numerals fails at once naming FF1's limit
+///   (it once ran for hours);
+/// - full-size FF1 calls in an endless loop are stopped by the CPU limit.
+#[test]
+fn the_keyed_import_holds_against_floods_long_items_and_endless_calls() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE public.flood (id int PRIMARY KEY, name text); INSERT INTO public.flood VALUES (1, 'a'); \
+         CREATE TABLE public.long_ff1 (id int PRIMARY KEY, name text); INSERT INTO public.long_ff1 VALUES (1, 'a'); \
+         CREATE TABLE public.ff1_loop (id int PRIMARY KEY, name text); INSERT INTO public.ff1_loop VALUES (1, 'a');",
+    );
+    // A masking config, so the run has a key and the import does its work.
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("mask.toml");
+    fs::write(&config, "[[table]]\nmatch = 'public.*'\nmask = { name = 'email' }\n").expect("write config");
+    let wasm = component_wasm("hostile_keyed");
+    let key = OsStr::new("0123456789abcdef0123456789abcdef");
+    let attack = |table: &str| {
+        let dir = DumpDir::new();
+        let include = format!("public.{table}");
+        let transform = format!("public.{table}={}", wasm.display());
+        let args = [
+            "dump",
+            db.url(),
+            "--out",
+            dir.arg(),
+            "--include",
+            &include,
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--transform",
+            &transform,
+            "--cpu-limit",
+            CPU_LIMIT,
+            "--memory-limit",
+            MEMORY_LIMIT,
+        ];
+        let started = std::time::Instant::now();
+        let (out, peak) = run_with_env_measuring_peak_rss(args, &[("SLUICE_MASK_KEY", key)]);
+        out.assert_code(1);
+        assert!(!dir.manifest_path().exists(), "a failed dump left a manifest.json\n{out}");
+        (out, peak, started.elapsed())
+    };
+
+    let (out, peak, _) = attack("flood");
+    out.assert_stderr_contains("over the limit of 65536 items per call");
+    // 64 MiB of guest memory, 32 MiB of offsets copied out of it, and the
+    // rest of the process (about 60 MiB with two workers).
+    assert!(peak < 220 << 20, "peak RSS {} MiB during the flood\n{out}", peak >> 20);
+
+    let (out, _, took) = attack("long_ff1");
+    out.assert_stderr_contains("item 0 has 1000000 numerals, over FF1's limit of 256 per item");
+    assert!(took < std::time::Duration::from_secs(30), "the long FF1 item took {took:?}\n{out}");
+
+    let (out, _, took) = attack("ff1_loop");
+    out.assert_stderr_contains("CPU time limit per call exceeded");
+    assert!(took < std::time::Duration::from_secs(30), "the FF1 loop took {took:?} under a 2 s limit\n{out}");
+}
+
 fn check(path: &Path) -> RunOutput {
     run([OsStr::new("component"), OsStr::new("check"), path.as_os_str()])
 }

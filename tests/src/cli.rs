@@ -134,7 +134,16 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let (child, command) = spawn(args, &[]);
+    run_with_env_measuring_peak_rss(args, &[])
+}
+
+/// [`run_measuring_peak_rss`] with extra environment variables.
+pub fn run_with_env_measuring_peak_rss<I, S>(args: I, env: &[(&str, &OsStr)]) -> (RunOutput, u64)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let (child, command) = spawn(args, env);
     let mut peak = 0;
     let output = wait_with_limit(child, command, |pid| {
         if let Some(hwm) = peak_rss(pid) {

@@ -14,7 +14,9 @@ mod dump;
 mod mysql;
 mod sqlite;
 
-pub use cli::{RunOutput, run, run_measuring_peak_rss, run_with_env, sluice, sluice_command};
+pub use cli::{
+    RunOutput, run, run_measuring_peak_rss, run_with_env, run_with_env_measuring_peak_rss, sluice, sluice_command,
+};
 pub use compare::{assert_same_database, schema_dump, sequence_values, table_checksums};
 pub use component::{component_wasm, short_sha256};
 pub use db::{TestDb, TestRole, fixture, load_pagila, load_sql_file, server_url, workspace_root};

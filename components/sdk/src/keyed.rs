@@ -32,20 +32,49 @@ pub const DIGEST_LEN: usize = 32;
 /// Smallest `radix ^ length` FF1 accepts (NIST SP 800-38G rev. 1).
 pub const FF1_MIN_DOMAIN: u64 = 1_000_000;
 
+/// Items the host takes in one call at most.
+pub const MAX_ITEMS: usize = 65_536;
+/// Bytes one `hmac` host call takes at most (and so one item's most).
+pub const MAX_HMAC_BYTES: usize = 64 << 20;
+/// Numerals one `ff1-encrypt` host call takes at most.
+pub const MAX_FF1_NUMERALS: usize = 1 << 20;
+/// Numerals of one FF1 item at most (FF1's cost grows with the square of
+/// the length; identifiers are short).
+pub const MAX_FF1_ITEM: usize = 256;
+
 /// HMAC-SHA-256 under the run's masking key of `domain` and each item, in
-/// one host call. Returns one digest per item, in order.
+/// as few host calls as the host's limits allow (one for a batch). Returns
+/// one digest per item, in order. An item over [`MAX_HMAC_BYTES`] fails.
 pub fn hmac<'a>(domain: &str, items: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<[u8; DIGEST_LEN]>, StageError> {
+    let mut digests = Vec::new();
     let mut data = Vec::new();
     let mut offsets = vec![0u32];
     for item in items {
+        if item.len() > MAX_HMAC_BYTES {
+            return Err(StageError::failed(format!(
+                "keyed hmac (domain `{domain}`): a value of {} bytes is over the limit of {MAX_HMAC_BYTES} bytes",
+                item.len()
+            )));
+        }
+        if offsets.len() > MAX_ITEMS || data.len() + item.len() > MAX_HMAC_BYTES {
+            hmac_call(domain, &data, &offsets, &mut digests)?;
+            data.clear();
+            offsets.truncate(1);
+        }
         data.extend_from_slice(item);
         offsets.push(offset(data.len())?);
     }
+    hmac_call(domain, &data, &offsets, &mut digests)?;
+    Ok(digests)
+}
+
+/// One `hmac` host call, its digests appended to `out`.
+fn hmac_call(domain: &str, data: &[u8], offsets: &[u32], out: &mut Vec<[u8; DIGEST_LEN]>) -> Result<(), StageError> {
     let count = offsets.len() - 1;
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let flat = imp::hmac(domain, &data, &offsets).map_err(|e| host_error("hmac", domain, e))?;
+    let flat = imp::hmac(domain, data, offsets).map_err(|e| host_error("hmac", domain, e))?;
     if flat.len() != count * DIGEST_LEN {
         return Err(StageError::failed(format!(
             "keyed hmac returned {} bytes for {count} items, expected {}",
@@ -53,23 +82,42 @@ pub fn hmac<'a>(domain: &str, items: impl IntoIterator<Item = &'a [u8]>) -> Resu
             count * DIGEST_LEN
         )));
     }
-    Ok(flat
-        .chunks_exact(DIGEST_LEN)
-        .map(|c| {
-            let mut digest = [0u8; DIGEST_LEN];
-            digest.copy_from_slice(c);
-            digest
-        })
-        .collect())
+    out.extend(flat.chunks_exact(DIGEST_LEN).map(|c| {
+        let mut digest = [0u8; DIGEST_LEN];
+        digest.copy_from_slice(c);
+        digest
+    }));
+    Ok(())
 }
 
 /// FF1 encryption (tweak = `domain`) of each numeral string, each numeral
-/// `< radix`, in one host call. Returns one string per item, each as long as
-/// its input.
+/// `< radix`, in as few host calls as the host's limits allow. Returns one
+/// string per item, each as long as its input. An item over
+/// [`MAX_FF1_ITEM`] numerals fails, naming the domain (the column).
 pub fn ff1_encrypt(domain: &str, radix: u32, items: &[Vec<u16>]) -> Result<Vec<Vec<u16>>, StageError> {
-    if items.is_empty() {
-        return Ok(Vec::new());
+    if let Some(long) = items.iter().find(|i| i.len() > MAX_FF1_ITEM) {
+        return Err(StageError::failed(format!(
+            "keyed ff1 (domain `{domain}`): a value of {} numerals is over FF1's limit of {MAX_FF1_ITEM}",
+            long.len()
+        )));
     }
+    let mut out = Vec::with_capacity(items.len());
+    let mut rest = items;
+    while !rest.is_empty() {
+        let (mut n, mut numerals) = (0, 0);
+        while n < rest.len() && n < MAX_ITEMS && numerals + rest[n].len() <= MAX_FF1_NUMERALS {
+            numerals += rest[n].len();
+            n += 1;
+        }
+        let (group, tail) = rest.split_at(n);
+        ff1_call(domain, radix, group, &mut out)?;
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// One `ff1-encrypt` host call, its strings appended to `out`.
+fn ff1_call(domain: &str, radix: u32, items: &[Vec<u16>], out: &mut Vec<Vec<u16>>) -> Result<(), StageError> {
     let mut numerals = Vec::with_capacity(items.iter().map(Vec::len).sum());
     let mut offsets = Vec::with_capacity(items.len() + 1);
     offsets.push(0u32);
@@ -85,14 +133,13 @@ pub fn ff1_encrypt(domain: &str, radix: u32, items: &[Vec<u16>]) -> Result<Vec<V
             numerals.len()
         )));
     }
-    let mut out = Vec::with_capacity(items.len());
     let mut rest = flat.as_slice();
     for item in items {
         let (head, tail) = rest.split_at(item.len());
         out.push(head.to_vec());
         rest = tail;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn offset(len: usize) -> Result<u32, StageError> {
@@ -235,6 +282,22 @@ mod tests {
         let other = hmac("d2", [&b"a"[..]]).expect("hmac");
         assert_ne!(one[0], other[0]);
         assert!(hmac("d1", std::iter::empty()).expect("hmac").is_empty());
+    }
+
+    #[test]
+    fn columns_over_the_hosts_limits_split_into_calls_that_give_the_same_outputs() {
+        let values: Vec<Vec<u8>> = (0..MAX_ITEMS as u32 + 7).map(|n| n.to_be_bytes().to_vec()).collect();
+        let all = hmac("d", values.iter().map(Vec::as_slice)).expect("hmac");
+        assert_eq!(all.len(), values.len());
+        let tail = hmac("d", values[MAX_ITEMS..].iter().map(Vec::as_slice)).expect("hmac");
+        assert_eq!(&all[MAX_ITEMS..], &tail[..]);
+        let items: Vec<Vec<u16>> = (0..MAX_FF1_NUMERALS / 200 + 3).map(|n| vec![(n % 10) as u16; 200]).collect();
+        let out = ff1_encrypt("t", 10, &items).expect("ff1");
+        assert_eq!(out.len(), items.len());
+        assert_eq!(out.last(), ff1_encrypt("t", 10, &items[items.len() - 1..]).expect("ff1").first());
+        let error = ff1_encrypt("ff1:public.t.id", 10, &[vec![1; MAX_FF1_ITEM + 1]]).expect_err("too long");
+        assert!(error.to_string().contains("`ff1:public.t.id`"), "{error}");
+        assert!(error.to_string().contains("257 numerals is over FF1's limit of 256"), "{error}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
@@ -103,6 +103,8 @@ pub fn import_policy(name: &str, world: World) -> LinkPolicy {
 pub struct StoreData {
     limits: StoreLimits,
     pub(crate) key: Option<Arc<MaskKey>>,
+    /// When the current call's CPU time runs out, for the host's own loops.
+    deadline: Instant,
 }
 
 /// A compiled component ready to instantiate.
@@ -249,7 +251,7 @@ impl Runtime {
             .instances(16)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.engine, StoreData { limits, key: self.key.clone() });
+        let mut store = Store::new(&self.engine, StoreData { limits, key: self.key.clone(), deadline: Instant::now() });
         store.limiter(|data| &mut data.limits);
         self.arm(&mut store);
         store
@@ -259,6 +261,7 @@ impl Runtime {
     pub(crate) fn arm(&self, store: &mut Store<StoreData>) {
         let ticks = (self.limits.cpu_per_call.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
+        store.data_mut().deadline = Instant::now() + self.limits.cpu_per_call;
         if let Some(fuel) = self.limits.fuel {
             // Fuel is enabled on the engine whenever a budget is set, so this
             // cannot fail.
@@ -282,7 +285,7 @@ pub(crate) struct Compiled {
 /// host memory, and a guest only ever sees digests and ciphertexts.
 impl Host for StoreData {
     fn hmac(&mut self, domain: String, data: Vec<u8>, offsets: Vec<u32>) -> Result<Vec<u8>, String> {
-        key(&self.key)?.hmac(&domain, &data, &offsets)
+        key(&self.key)?.hmac(&domain, &data, &offsets, self.deadline)
     }
 
     fn ff1_encrypt(
@@ -292,7 +295,7 @@ impl Host for StoreData {
         numerals: Vec<u16>,
         offsets: Vec<u32>,
     ) -> Result<Vec<u16>, String> {
-        key(&self.key)?.ff1_encrypt(&domain, radix, &numerals, &offsets)
+        key(&self.key)?.ff1_encrypt(&domain, radix, &numerals, &offsets, self.deadline)
     }
 }
 
