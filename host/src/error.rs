@@ -54,16 +54,23 @@ impl Failure {
 
     /// What `sluice` prints: the first line says what went wrong and where
     /// (table, chunk, component, file, host), the next line the cause, each
-    /// said once. A component's failure is cut after its name (`component x
-    /// (sha256 …) trapped`), its reason going to the cause line.
+    /// said once. A component's failure says on the first line what
+    /// happened in plain words (`component x (sha256 …) trapped:
+    /// out-of-bounds memory access`); what the component itself said goes,
+    /// escaped, on the next line (`component x says: "…"`).
     pub fn report(&self) -> String {
         let mut head: Vec<String> = Vec::new();
         let mut cause: Option<String> = None;
         for error in self.error().chain() {
             if let Some(stage) = error.downcast_ref::<StageError>() {
+                // Plain words on the first line; what the component said,
+                // escaped, or a backtrace on the next ones.
                 head.push(stage.headline());
-                cause = Some(stage.reason().to_owned());
-                break;
+                let mut report = format!("error: {}", head.join(": "));
+                for line in stage.details() {
+                    report.push_str(&format!("\n  {line}"));
+                }
+                return report;
             }
             let text = error.to_string();
             if !head.iter().any(|h| h.contains(text.as_str())) {
@@ -138,13 +145,28 @@ mod tests {
     }
 
     #[test]
+    fn a_components_own_words_come_escaped_on_the_line_after_the_headline() {
+        let said = crate::stage::error::guest_text("sluice: dump complete\n\x1b[2J");
+        let error = StageError::Reported {
+            component: "x.wasm (sha256 0123456789ab)".into(),
+            reason: format!("invalid input; it says: {said}"),
+        };
+        let failure = Failure::Job(anyhow::Error::new(error).context("table public.t chunk 0"));
+        assert_eq!(
+            failure.report(),
+            "error: table public.t chunk 0: component x.wasm (sha256 0123456789ab) failed: invalid input\n  \
+             component x.wasm (sha256 0123456789ab) says: \"sluice: dump complete\\n\\x1b[2J\""
+        );
+    }
+
+    #[test]
     fn a_component_failure_names_the_component_first_and_its_reason_next() {
         let trap =
             StageError::Trap { component: "x.wasm (sha256 0123456789ab)".into(), reason: "out of bounds".into() };
         let failure = Failure::Job(anyhow::Error::new(trap).context("table public.t chunk 0"));
         assert_eq!(
             failure.report(),
-            "error: table public.t chunk 0: component x.wasm (sha256 0123456789ab) trapped\n  cause: out of bounds"
+            "error: table public.t chunk 0: component x.wasm (sha256 0123456789ab) trapped: out of bounds"
         );
     }
 }

@@ -25,7 +25,7 @@ const PEAK_RSS_LIMIT: u64 = 400 << 20;
 
 /// Words (matched case-insensitively) the failure of each hostile component
 /// must mention: the limit that stopped it, or the WASI interface it called.
-const REASONS: [(&str, &[&str]); 11] = [
+const REASONS: [(&str, &[&str]); 13] = [
     ("hostile_file", &["trapped", "wasi:filesystem"]),
     ("hostile_socket", &["wasi:sockets"]),
     ("hostile_env", &["trapped", "wasi:cli/environment"]),
@@ -37,6 +37,8 @@ const REASONS: [(&str, &[&str]); 11] = [
     ("hostile_panic", &["trapped"]),
     ("hostile_rows", &["rows"]),
     ("hostile_offsets", &["offset"]),
+    ("hostile_oob", &["out-of-bounds memory access"]),
+    ("hostile_talk", &["failed: invalid input", "says:"]),
 ];
 
 /// The built-in components and the world each implements.
@@ -195,6 +197,48 @@ fn a_component_returning_more_rows_than_it_got_is_rejected() {
 #[test]
 fn a_component_returning_offsets_past_its_data_is_rejected() {
     assert_contained("hostile_offsets");
+}
+
+#[test]
+fn a_component_reading_outside_its_memory_is_contained() {
+    assert_contained("hostile_oob");
+}
+
+/// Each kind of trap is said in plain words on the first line, beside the
+/// component, its digest, the table and the chunk; no wasm backtrace
+/// follows unless `SLUICE_LOG=debug` asks for it.
+#[test]
+fn every_kind_of_trap_is_named_on_the_first_line() {
+    let kinds = [
+        ("hostile_spin", "trapped: CPU time limit per call exceeded (--cpu-limit)"),
+        ("hostile_memory", "trapped: memory limit exceeded (--memory-limit)"),
+        ("hostile_recursion", "trapped: wasm stack limit exceeded (--stack-limit)"),
+        ("hostile_oob", "trapped: out-of-bounds memory access"),
+        ("hostile_env", "trapped: called `wasi:cli/environment"),
+    ];
+    for (component, words) in kinds {
+        let dump = HostileDump::run(component, MEMORY_LIMIT);
+        dump.assert_contained().assert_blames_the_chunk();
+        dump.assert_first_line_names(&[words.to_owned()]);
+        assert!(!dump.out.stderr.contains("backtrace"), "a backtrace without SLUICE_LOG=debug\n{}", dump.out);
+    }
+}
+
+/// A component's own words reach the terminal escaped, on one line after
+/// `component x says:`, cut at 1 KiB: no clear-screen escape, no carriage
+/// return, no forged "dump complete" line, not 10 MiB of text.
+#[test]
+fn a_components_own_words_are_escaped_capped_and_prefixed() {
+    let dump = HostileDump::run("hostile_talk", MEMORY_LIMIT);
+    dump.assert_contained().assert_blames_the_chunk();
+    let stderr = &dump.out.stderr;
+    assert!(stderr.len() < 4096, "{} bytes on stderr", stderr.len());
+    assert!(!stderr.bytes().any(|b| b == 0x1b || b == b'\r'), "a raw control byte on stderr\n{stderr:?}");
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("dump complete")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(said[0].starts_with("  component hostile_talk.wasm (sha256 "), "{stderr}");
+    assert!(said[0].contains(" says: \"\\x1b[2J\\x1b[H\\rdumped 1 tables"), "{stderr}");
+    assert!(said[0].ends_with("more bytes not shown)"), "{stderr}");
 }
 
 /// `sluice component check FILE`.
