@@ -44,6 +44,13 @@ impl RowInstance {
             .call_start(&mut self.store, table, config)
             .map_err(|e| trap(&self.label, e))?
             .map_err(|e| reported(&self.label, e))?;
+        // A name the database gave is the database's; only the ones the
+        // component made up are checked.
+        let invented =
+            columns.iter().filter(|c| !table.columns.iter().any(|t| t.name == c.name && t.sql_type == c.sql_type));
+        if let Some(reason) = invented.into_iter().find_map(column_fault) {
+            return Err(StageError::Malformed { component: self.label.clone(), reason });
+        }
         self.output_columns = columns.len();
         Ok(columns)
     }
@@ -71,6 +78,28 @@ impl RowInstance {
         runtime.check_output(&self.label, input_bytes, output.data_bytes())?;
         Ok(output)
     }
+}
+
+/// The most bytes of a column name or SQL type a row transform may return.
+const COLUMN_TEXT_MAX: usize = 256;
+
+/// Why a column a row transform returned cannot be used, if it cannot: its
+/// name and SQL type reach the manifest, file headers and messages, so they
+/// must be non-empty (the name), short and free of control characters.
+fn column_fault(column: &types::Column) -> Option<String> {
+    let fault = |what: &str, text: &str| {
+        if text.len() > COLUMN_TEXT_MAX {
+            Some(format!("a column {what} of {} bytes (at most {COLUMN_TEXT_MAX})", text.len()))
+        } else if text.chars().any(char::is_control) {
+            Some(format!("a column {what} with control characters: {}", super::error::guest_text(text)))
+        } else {
+            None
+        }
+    };
+    if column.name.is_empty() {
+        return Some("a column with an empty name".to_owned());
+    }
+    fault("name", &column.name).or_else(|| fault("SQL type", &column.sql_type))
 }
 
 /// Moves a host batch into the WIT shape (no copy of the buffers).
@@ -159,5 +188,24 @@ pub fn host_column(column: types::Column) -> crate::catalog::Column {
             W::Array => K::Array,
             W::Other => K::Other,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, sql_type: &str) -> types::Column {
+        types::Column { name: name.into(), sql_type: sql_type.into(), kind: types::ColumnKind::Text, nullable: true }
+    }
+
+    #[test]
+    fn returned_columns_with_control_characters_or_no_name_are_refused() {
+        assert_eq!(column_fault(&column("email", "text")), None);
+        assert_eq!(column_fault(&column("prénom \"x\"", "character varying(20)")), None);
+        let fault = column_fault(&column("a\x1b[2J", "text")).expect("escape");
+        assert_eq!(fault, "a column name with control characters: \"a\\x1b[2J\"");
+        assert!(column_fault(&column("", "text")).is_some());
+        assert!(column_fault(&column("x", &"t".repeat(300))).expect("long").contains("300 bytes"));
     }
 }
