@@ -43,8 +43,11 @@ pub fn run(job: CheckJob) -> Result<(), Failure> {
         let list: Vec<&str> = refused.iter().map(|s| s.as_str()).collect();
         return Err(not_usable(format!("it imports interfaces sluice never links: {}", list.join(", "))));
     }
-    let summary =
-        synthetic_run(&runtime, &component).map_err(|e| not_usable(format!("synthetic run failed: {e:#}")))?;
+    // The stage's error stays in the chain, so the report puts what the
+    // component said (escaped) on a line of its own, as a dump does.
+    let summary = synthetic_run(&runtime, &component).map_err(|e| {
+        Failure::Job(e.context(format!("component {} is not usable: synthetic run failed", job.file.display())))
+    })?;
     out!("synthetic run: {summary}");
     out!("usable: yes");
     Ok(())
