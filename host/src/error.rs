@@ -149,7 +149,8 @@ mod tests {
         let said = crate::stage::error::guest_text("sluice: dump complete\n\x1b[2J");
         let error = StageError::Reported {
             component: "x.wasm (sha256 0123456789ab)".into(),
-            reason: format!("invalid input; it says: {said}"),
+            reason: "invalid input".into(),
+            said,
         };
         let failure = Failure::Job(anyhow::Error::new(error).context("table public.t chunk 0"));
         assert_eq!(

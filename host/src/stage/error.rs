@@ -24,12 +24,14 @@ pub enum StageError {
         reason: String,
     },
     /// The guest returned its own `stage-error`.
-    #[error("component {component} failed: {reason}")]
+    #[error("component {component} failed: {reason}; it says: {said}")]
     Reported {
         /// Component label.
         component: String,
-        /// The guest's message with its kind.
+        /// The error's kind (`invalid input`), in sluice's words.
         reason: String,
+        /// The guest's own message, made safe by [`guest_text`].
+        said: String,
     },
     /// The guest hit a resource limit the host enforces on its output.
     #[error("component {component} exceeded a limit: {reason}")]
@@ -66,20 +68,17 @@ impl StageError {
     /// access`). A component's own words are never on it.
     pub fn headline(&self) -> String {
         let first = self.reason().lines().next().unwrap_or_default();
-        let first = first.split_once(SAYS).map_or(first, |(kind, _)| kind);
         if first.is_empty() { self.subject() } else { format!("{}: {first}", self.subject()) }
     }
 
     /// The lines after the headline: what the component said (escaped, on
     /// one line, prefixed `component x says:`), or a trap's backtrace.
     pub fn details(&self) -> Vec<String> {
-        let reason = self.reason();
-        let (first, rest) = reason.split_once('\n').unwrap_or((reason, ""));
         let mut lines = Vec::new();
-        if let (StageError::Reported { component, .. }, Some((_, said))) = (self, first.split_once(SAYS)) {
+        if let StageError::Reported { component, said, .. } = self {
             lines.push(format!("component {component} says: {said}"));
         }
-        lines.extend(rest.lines().map(str::to_owned));
+        lines.extend(self.reason().lines().skip(1).map(str::to_owned));
         lines
     }
 
@@ -95,9 +94,6 @@ impl StageError {
     }
 }
 
-/// Between a reported error's kind and the component's own (escaped) text.
-const SAYS: &str = "; it says: ";
-
 /// Turns a guest `stage-error` into text that cannot pass for sluice's
 /// own: on one line, escaped, at most [`GUEST_TEXT_MAX`] bytes, and shown
 /// after `says:` on the line that names the component.
@@ -108,7 +104,7 @@ pub(crate) fn reported(component: &str, error: bindings::types::StageError) -> S
         E::InvalidInput(m) => ("invalid input", m),
         E::Failed(m) => ("failed", m),
     };
-    StageError::Reported { component: component.to_owned(), reason: format!("{kind}{SAYS}{}", guest_text(&message)) }
+    StageError::Reported { component: component.to_owned(), reason: kind.to_owned(), said: guest_text(&message) }
 }
 
 /// The most bytes of a component's own text shown in a message.

@@ -46,9 +46,9 @@ impl RowInstance {
             .map_err(|e| reported(&self.label, e))?;
         // A name the database gave is the database's; only the ones the
         // component made up are checked.
-        let invented =
+        let mut invented =
             columns.iter().filter(|c| !table.columns.iter().any(|t| t.name == c.name && t.sql_type == c.sql_type));
-        if let Some(reason) = invented.into_iter().find_map(column_fault) {
+        if let Some(reason) = invented.find_map(column_fault) {
             return Err(StageError::Malformed { component: self.label.clone(), reason });
         }
         self.output_columns = columns.len();
