@@ -107,6 +107,14 @@ pub struct ExtensionConfig {
     pub predicate: String,
 }
 
+impl ExtensionConfig {
+    /// The predicate as a condition to AND with others (`(predicate)`);
+    /// None when every row is picked.
+    pub fn condition(&self) -> Option<String> {
+        (!self.predicate.is_empty()).then(|| format!("({})", self.predicate))
+    }
+}
+
 /// A MariaDB system-versioned table (`WITH SYSTEM VERSIONING`): its
 /// period columns, and whether the files hold its history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

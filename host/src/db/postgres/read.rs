@@ -74,12 +74,7 @@ pub fn copy_out_statement(table: &Table, range: ChunkRange) -> anyhow::Result<St
         return super::large_objects::copy_out_statement(table, range);
     }
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let mut conditions = Vec::new();
-    if let Some(config) = &table.extension_config
-        && !config.predicate.is_empty()
-    {
-        conditions.push(format!("({})", config.predicate));
-    }
+    let mut conditions: Vec<String> = table.extension_config.iter().filter_map(|c| c.condition()).collect();
     match range {
         ChunkRange::Whole => {}
         ChunkRange::Pages { start, end } => {

@@ -64,10 +64,8 @@ impl Target for PgTarget {
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(async move {
             // A configuration table also holds the rows its extension ships.
-            let filter = match &table.extension_config {
-                Some(config) if !config.predicate.is_empty() => format!(" WHERE ({})", config.predicate),
-                _ => String::new(),
-            };
+            let filter = table.extension_config.as_ref().and_then(|c| c.condition());
+            let filter = filter.map(|c| format!(" WHERE {c}")).unwrap_or_default();
             let sql = format!("SELECT count(*) FROM ONLY {}{filter}", super::qualified(&table.schema, &table.name));
             let n: i64 = sqlx::query_scalar(&sql).fetch_one(self.conn()?).await?;
             Ok(n.max(0) as u64)
