@@ -104,7 +104,22 @@ pub mod glue {
         slot.with(|s| s.borrow_mut().take()).ok_or_else(|| out_of_order(call, start))
     }
 
+    /// Replaces std's panic hook, once per instance, with one that does
+    /// nothing: the default hook reads `RUST_BACKTRACE` (`wasi:cli/environment`)
+    /// and writes to stderr, neither of which sluice provides, so the trap
+    /// would name that import instead of the panic. With it, a panic goes
+    /// straight to `abort` and the host reports "the component panicked or
+    /// aborted". Native builds (unit tests) keep the default hook.
+    fn quiet_panics() {
+        #[cfg(target_arch = "wasm32")]
+        {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+        }
+    }
+
     fn put_state<T>(slot: &'static Slot<T>, state: Option<T>) {
+        quiet_panics();
         // Dropping the previous chunk's state happens here, outside any borrow.
         let old = slot.with(|s| s.replace(state));
         drop(old);

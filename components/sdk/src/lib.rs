@@ -73,7 +73,10 @@
 //!
 //! Return [`StageError`] for anything a user can cause (bad config, bad
 //! input); a panic traps the instance and fails the table, so keep panics for
-//! bugs. Components are built with `panic = "abort"`.
+//! bugs. Components are built with `panic = "abort"`, and the SDK replaces
+//! std's panic hook with a silent one (the default needs the environment and
+//! stderr, which sluice does not provide), so the host reports "the
+//! component panicked or aborted"; the panic's message is not shown.
 //!
 //! # Building
 //!

@@ -13,14 +13,14 @@
 //! declare (`wasi:sockets`, `wasi:http`, any other import) has no innocent
 //! reason to be there: such a component is refused at load, with the list.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::component::{Component, InstancePre, Linker, WasmList, WasmStr};
+use wasmtime::{Config, Engine, Store, StoreContextMut, StoreLimits, StoreLimitsBuilder};
 
-use super::bindings::row::sluice::pipeline::keyed::Host;
 use super::cache::CompileCache;
 use super::component::ComponentRef;
 use super::error::StageError;
@@ -87,9 +87,7 @@ impl LinkPolicy {
 /// component used as `world`.
 pub fn import_policy(name: &str, world: World) -> LinkPolicy {
     const TRAP_ON_USE: [&str; 5] = ["wasi:cli/", "wasi:io/", "wasi:filesystem/", "wasi:clocks/", "wasi:random/"];
-    if name.starts_with("sluice:pipeline/types@0.1.0")
-        || (world == World::RowTransform && name.starts_with("sluice:pipeline/keyed@0.1.0"))
-    {
+    if name.starts_with("sluice:pipeline/types@0.1.0") || (world == World::RowTransform && name.starts_with(KEYED)) {
         LinkPolicy::Declared
     } else if TRAP_ON_USE.iter().any(|prefix| name.starts_with(prefix)) {
         LinkPolicy::TrapOnUse
@@ -183,11 +181,7 @@ impl Runtime {
         }
         let mut linker = Linker::<StoreData>::new(&self.engine);
         if component.world == World::RowTransform {
-            super::bindings::row::sluice::pipeline::keyed::add_to_linker::<StoreData, HasSelf<StoreData>>(
-                &mut linker,
-                |data| data,
-            )
-            .map_err(load_err)?;
+            link_keyed(&mut linker).map_err(load_err)?;
         }
         linker.define_unknown_imports_as_traps(&compiled).map_err(load_err)?;
         let pre = linker.instantiate_pre(&compiled).map_err(load_err)?;
@@ -281,22 +275,63 @@ pub(crate) struct Compiled {
     map: Mutex<HashMap<(String, World), Arc<Loaded>>>,
 }
 
-/// The `keyed` import, linked only into row transforms: the key stays in
-/// host memory, and a guest only ever sees digests and ciphertexts.
-impl Host for StoreData {
-    fn hmac(&mut self, domain: String, data: Vec<u8>, offsets: Vec<u32>) -> Result<Vec<u8>, String> {
-        key(&self.key)?.hmac(&domain, &data, &offsets, self.deadline)
-    }
+/// The `keyed` import's interface name, as components import it.
+const KEYED: &str = "sluice:pipeline/keyed@0.1.0";
 
-    fn ff1_encrypt(
-        &mut self,
-        domain: String,
-        radix: u32,
-        numerals: Vec<u16>,
-        offsets: Vec<u32>,
-    ) -> Result<Vec<u16>, String> {
-        key(&self.key)?.ff1_encrypt(&domain, radix, &numerals, &offsets, self.deadline)
+/// Bytes of a `domain` at most: domains are short labels such as
+/// `email:public.customer.email`.
+pub const MAX_DOMAIN_BYTES: usize = 4096;
+
+/// Links the `keyed` import into a row transform's linker: the key stays in
+/// host memory, and a guest only ever sees digests and ciphertexts.
+///
+/// Written by hand rather than through `bindgen!`'s generated `Host` trait:
+/// the generated glue copies every `list` argument out of guest memory into
+/// a `Vec` before the host function runs, so one call could make the host
+/// allocate as much as the guest holds before any limit is checked. Here the
+/// arguments are `WasmList`/`WasmStr` views of guest memory: the limits are
+/// checked first, the crypto reads the guest's bytes in place, and the only
+/// host allocation is the bounded output.
+fn link_keyed(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    let mut keyed = linker.instance(KEYED)?;
+    keyed.func_wrap(
+        "hmac",
+        |store: StoreContextMut<'_, StoreData>, (domain, data, offsets): (WasmStr, WasmList<u8>, WasmList<u32>)| {
+            let result = domain_of(&domain, &store).and_then(|domain| {
+                let host = store.data();
+                key(&host.key)?.hmac(&domain, data.as_le_slice(&store), offsets.as_le_slice(&store), host.deadline)
+            });
+            Ok((result,))
+        },
+    )?;
+    keyed.func_wrap(
+        "ff1-encrypt",
+        |store: StoreContextMut<'_, StoreData>,
+         (domain, radix, numerals, offsets): (WasmStr, u32, WasmList<u16>, WasmList<u32>)| {
+            let result = domain_of(&domain, &store).and_then(|domain| {
+                let host = store.data();
+                key(&host.key)?.ff1_encrypt(
+                    &domain,
+                    radix,
+                    numerals.as_le_slice(&store),
+                    offsets.as_le_slice(&store),
+                    host.deadline,
+                )
+            });
+            Ok((result,))
+        },
+    )?;
+    Ok(())
+}
+
+/// The domain string of a call, read in place (UTF-8 components) and at
+/// most [`MAX_DOMAIN_BYTES`] long.
+fn domain_of<'a>(domain: &WasmStr, store: &'a StoreContextMut<'_, StoreData>) -> Result<Cow<'a, str>, String> {
+    let text = domain.to_str(store).map_err(|e| format!("domain: {e}"))?;
+    if text.len() > MAX_DOMAIN_BYTES {
+        return Err(format!("a domain of {} bytes, over the limit of {MAX_DOMAIN_BYTES} bytes", text.len()));
     }
+    Ok(text)
 }
 
 fn key(key: &Option<Arc<MaskKey>>) -> Result<&MaskKey, String> {

@@ -1,9 +1,11 @@
 //! Hostile: calls the `keyed` host import directly (not through the SDK,
 //! which keeps within the host's limits), picking the attack by the name
 //! of its table:
-//! - `flood`: one `hmac` call with 8 million empty items (32 MiB of
-//!   offsets), which once made the host allocate 16 bytes of ranges and 32
-//!   bytes of digest per item;
+//! - `flood`: one `hmac` call with 12 million empty items (48 MiB of
+//!   offsets, most of the guest's 64 MiB), which once made the host copy
+//!   the offsets and allocate 16 bytes of ranges and 32 bytes of digest per
+//!   item;
+//! - `domain_flood`: one `hmac` call whose domain is 40 MiB of text;
 //! - `long_ff1`: one FF1 item of a million numerals (FF1's cost grows with
 //!   the square of the length: hours);
 //! - `ff1_loop`: full-size FF1 calls (4,096 items of 256 numerals) forever,
@@ -25,9 +27,14 @@ impl RowTransform for Keyed {
     fn transform(&mut self, input: Batch) -> Result<Batch, StageError> {
         match self.attack.as_str() {
             "flood" => {
-                let offsets = vec![0u32; 8 << 20];
+                let offsets = vec![0u32; 12 << 20];
                 let result = keyed::hmac("flood", &[], &offsets);
                 Err(StageError::failed(format!("the flood came back: {:?}", result.map(|d| d.len()))))
+            }
+            "domain_flood" => {
+                let domain = "d".repeat(40 << 20);
+                let result = keyed::hmac(&domain, b"a", &[0, 1]);
+                Err(StageError::failed(format!("the domain flood came back: {:?}", result.map(|d| d.len()))))
             }
             "long_ff1" => {
                 let numerals = vec![7u16; 1_000_000];

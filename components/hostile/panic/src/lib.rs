@@ -1,5 +1,6 @@
 //! Hostile: panics in `transform`. Components are built with
-//! `panic = "abort"`, so the instance traps.
+//! `panic = "abort"` and the SDK's panic hook says nothing, so the instance
+//! traps on `unreachable` and the host reports a panic.
 
 use sluice_sdk::{Batch, Column, RowTransform, StageError, Table};
 
