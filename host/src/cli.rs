@@ -40,6 +40,23 @@ enum Command {
     /// Work with components.
     #[command(subcommand)]
     Component(ComponentCommand),
+    /// Work with snapshots (PostgreSQL).
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Export a snapshot, print its name as the first line of stdout, and
+    /// hold it until SIGINT/SIGTERM (or until LOCATION/manifest.json exists),
+    /// so dumps can read in it with `--snapshot NAME` and resume in it.
+    Hold {
+        /// Source database: postgres://user:pass@host:port/db
+        source: String,
+        /// Hold until this dump location has a manifest.json (checked every second).
+        #[arg(long, value_name = "LOCATION")]
+        until: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,9 +126,15 @@ struct DumpArgs {
     /// Row-transform component for matching tables: 'GLOB=COMPONENT' (built-in name or .wasm path); repeatable, applied in order.
     #[arg(long = "transform", value_name = "GLOB=COMPONENT")]
     transform: Vec<String>,
-    /// Finish an incomplete dump in DIR.
+    /// Finish the interrupted dump in LOCATION, as its frozen plan says (same source, same flags).
     #[arg(long)]
     resume: bool,
+    /// With --resume, when the interrupted dump's snapshot is gone: finish under a new snapshot (recorded; tables chunked by position are dumped again whole).
+    #[arg(long, requires = "resume")]
+    accept_new_snapshot: bool,
+    /// PostgreSQL: read in this exported snapshot (from `sluice snapshot hold`) instead of exporting one.
+    #[arg(long, value_name = "NAME")]
+    snapshot: Option<String>,
     /// Progress output: auto, plain, json, none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
@@ -260,6 +283,21 @@ pub struct DumpJob {
     pub large_objects_reason: String,
     /// MariaDB system-versioned tables' history rows.
     pub history: History,
+    /// Finish the interrupted dump at `out`.
+    pub resume: bool,
+    /// With `resume`: a new snapshot is acceptable when the old one is gone.
+    pub accept_new_snapshot: bool,
+    /// PostgreSQL: a held snapshot to read in.
+    pub snapshot: Option<String>,
+}
+
+/// A checked `snapshot hold` request.
+#[derive(Debug)]
+pub struct HoldJob {
+    /// The database.
+    pub source: DbUrl,
+    /// Hold until this location has a manifest.
+    pub until: Option<String>,
 }
 
 /// A checked restore request.
@@ -331,6 +369,8 @@ pub enum Job {
     Plan(DumpJob),
     /// `sluice component check`.
     Check(CheckJob),
+    /// `sluice snapshot hold`.
+    Hold(HoldJob),
 }
 
 impl Cli {
@@ -388,7 +428,20 @@ impl Cli {
                     large_objects,
                     large_objects_reason,
                     history: args.history,
+                    resume: false,
+                    accept_new_snapshot: false,
+                    snapshot: None,
                 }))
+            }
+            Command::Snapshot(SnapshotCommand::Hold { source, until }) => {
+                let source = DbUrl::parse(&source).usage_err()?;
+                if source.engine() != crate::db::Engine::Postgres {
+                    return Err(Failure::usage(format!(
+                        "snapshot hold is for PostgreSQL: {} cannot export a snapshot for other sessions",
+                        source.engine().label()
+                    )));
+                }
+                Ok(Job::Hold(HoldJob { source, until }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
                 Ok(Job::Check(CheckJob { file, limits: resolve_limits(&limits, &Config::default())? }))
@@ -398,11 +451,14 @@ impl Cli {
 }
 
 fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
-    if args.resume {
-        return Err(Failure::usage("dump --resume is not yet supported"));
-    }
     let config = load_config(args.config.as_deref())?;
     let source = DbUrl::parse(&args.source).usage_err()?;
+    if args.snapshot.is_some() && source.engine() != crate::db::Engine::Postgres {
+        return Err(Failure::usage(format!(
+            "--snapshot is for PostgreSQL: {} cannot read in another session's snapshot",
+            source.engine().label()
+        )));
+    }
     let format = match args.format.as_deref().or(config.format.as_deref()) {
         Some(text) => Format::parse(text).usage_err()?,
         None => source.engine().default_format(),
@@ -434,6 +490,9 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         large_objects,
         large_objects_reason,
         history: args.history,
+        resume: args.resume,
+        accept_new_snapshot: args.accept_new_snapshot,
+        snapshot: args.snapshot,
     })
 }
 

@@ -15,53 +15,113 @@ use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
 use crate::error::{Failure, JobContext, UsageContext};
-use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, SchemaFiles, TableEntry};
+use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlannedChunk};
+use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, RunSnapshot, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
 use crate::output::out;
 use crate::pipeline::{Output, TablePipeline, check_row_stages, pipelines};
 use crate::plan::{self, Chunk};
 use crate::pool;
 use crate::progress::Progress;
+use crate::resume;
 use crate::stage::{ComponentSource, Runtime};
-use crate::store::naming::{POST_DATA, PRE_DATA};
+use crate::stop::{Interrupted, Stop};
+use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA, chunk_key};
 use crate::store::{self, Store, Written};
-use crate::worker::{ChunkOutcome, DumpContext, DumpWorker, Dumped};
+use crate::worker::{DumpContext, DumpWorker};
 
 /// `sluice dump`.
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let mut progress = Progress::new(job.progress, "dump");
-    let result = open_and_execute(&job, &mut progress).await;
+    let stop = Stop::on_signals().job_err()?;
+    let result = open_and_execute(&job, &mut progress, &stop).await;
     progress.run_end(&result);
     result
 }
 
-async fn open_and_execute(job: &DumpJob, progress: &mut Progress) -> Result<(), Failure> {
+async fn open_and_execute(job: &DumpJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
     let store = store::open(&job.out).usage_err()?;
-    store.check_empty().usage_err()?;
-    let source = db::open_source(&job.source, &source_options(job)).await.job_err()?;
-    let result = execute(job, source, store.clone(), progress).await;
-    if result.is_err() {
-        // A dump that failed before any file was whole leaves the location
-        // as it found it, so the rerun is not refused as "not empty".
-        let _ = store.abandon_dump();
+    if job.resume {
+        return resume::run(job, store, progress, stop).await;
     }
-    result
+    refuse_used(&*store)?;
+    let source = db::open_source(&job.source, &source_options(job)).await.job_err()?;
+    let result = execute(job, source, store.clone(), progress, stop).await;
+    if result.is_err() {
+        abandon(&*store);
+    }
+    result.map_err(|failure| resume_hint(failure, job, &*store))
 }
 
-fn source_options(job: &DumpJob) -> SourceOptions {
+/// Refuses a location that holds anything; one that holds an interrupted
+/// dump says how to finish it.
+fn refuse_used(store: &dyn Store) -> Result<(), Failure> {
+    if let Err(e) = store.check_empty() {
+        if let Ok(Some(plan)) = FrozenPlan::load(store)
+            && !store.exists(MANIFEST).unwrap_or(true)
+        {
+            let done = journal::records(store).map(|r| r.len()).unwrap_or(0);
+            return Err(Failure::usage(format!(
+                "{} holds an interrupted dump ({done} of {} chunks done): finish it by running the same command \
+                 with --resume, or remove the directory to start over",
+                store.location(),
+                plan.chunks.len()
+            )));
+        }
+        return Err(Failure::Usage(e.into()));
+    }
+    Ok(())
+}
+
+/// After a failed dump: one that finished no chunk leaves the location as
+/// it found it (so the rerun is not refused as "not empty"); one that did
+/// keeps its plan, journal and finished chunks for `--resume`.
+fn abandon(store: &dyn Store) {
+    if journal::records(store).map(|r| r.is_empty()).unwrap_or(false) {
+        let _ = store.delete(PLAN);
+        let _ = store.abandon_dump();
+    }
+}
+
+/// A failure after some chunks were journalled says how to finish the
+/// dump; a signal's gets its exit code (130, 143).
+pub(crate) fn resume_hint(failure: Failure, job: &DumpJob, store: &dyn Store) -> Failure {
+    let Ok(Some(plan)) = FrozenPlan::load(store) else { return failure };
+    let done = journal::records(store).map(|r| r.len()).unwrap_or(0);
+    let hint = format!(
+        "{done} of {} chunks are done in {}: run the same command with --resume to finish the dump{}",
+        plan.chunks.len(),
+        store.location(),
+        if job.resume || plan.snapshots.last().is_some_and(|s| s.held) {
+            ""
+        } else {
+            " (add --accept-new-snapshot: the snapshot ends with this run)"
+        }
+    );
+    match failure {
+        Failure::Job(e) | Failure::Usage(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
+            Some(signal) => Failure::Interrupted(signal, e.context(hint)),
+            None => Failure::Job(e.context(hint)),
+        },
+        other => other,
+    }
+}
+
+pub(crate) fn source_options(job: &DumpJob) -> SourceOptions {
     SourceOptions {
         jobs: job.jobs,
         lock_mode: job.lock_mode,
         large_objects: job.large_objects,
         large_objects_reason: job.large_objects_reason.clone(),
         history: job.history,
+        snapshot: job.snapshot.clone(),
     }
 }
 
 /// Data the source holds and sluice cannot carry is bad input (exit 2):
 /// the dump stops before writing anything, rather than leave it out
 /// silently.
-fn catalog_failure(error: anyhow::Error) -> Failure {
+pub(crate) fn catalog_failure(error: anyhow::Error) -> Failure {
     if error.downcast_ref::<NotCarried>().is_some() { Failure::Usage(error) } else { Failure::Job(error) }
 }
 
@@ -69,16 +129,41 @@ fn output(job: &DumpJob) -> Output {
     Output { format: job.format, compression: job.compression, stages: job.stages }
 }
 
+/// The flags that shape a dump's files, by flag, as the frozen plan records
+/// them: a resume must ask for the same. `-j`, `--progress` and the limits
+/// may change between runs.
+pub(crate) fn settings(job: &DumpJob) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    let mut set = |flag: &str, value: String| {
+        settings.insert(flag.to_owned(), value);
+    };
+    set("--format", job.format.name().to_owned());
+    set("--compress", job.compression.to_string());
+    set("--stages", format!("{:?}", job.stages).to_lowercase());
+    set("--chunk-size", job.chunk_bytes.to_string());
+    set("--include/--exclude", job.selection.describe());
+    set("--large-objects", job.large_objects.name());
+    set("--history", format!("{:?}", job.history).to_lowercase());
+    set("--lock-mode", format!("{:?}", job.lock_mode).to_lowercase());
+    if let Some(key) = &job.key {
+        // A keyed digest of the key, never the key: chunks masked under two
+        // keys would not join.
+        set(&format!("the masking key (${})", job.key_env), key.fingerprint());
+    }
+    settings
+}
+
 /// Dumps `source` into `store`. The location is prepared only once the
 /// catalog is read and every stage has accepted its config, so bad input
-/// creates nothing.
+/// creates nothing; the frozen plan is written before any data.
 pub async fn execute(
     job: &DumpJob,
     mut source: Box<dyn Source>,
     store: Arc<dyn Store>,
     progress: &mut Progress,
+    stop: &Stop,
 ) -> Result<(), Failure> {
-    let (started_at, clock) = (manifest::now(), Instant::now());
+    let started_at = manifest::now();
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
     for item in &catalog.left_out {
@@ -93,10 +178,73 @@ pub async fn execute(
         ));
     }
     let prepared = prepare(job, &catalog, engine, progress)?;
+    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     store.begin_dump().usage_err()?;
-    tracing::info!(tables = catalog.tables.len(), chunks = prepared.chunks.len(), "Plan ready.");
+    let identity = source.identity().await.job_err()?;
+    let planned: Vec<PlannedChunk> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(id, chunk)| {
+            let table = &catalog.tables[chunk.table];
+            let file = chunk_key(&table.schema, &table.name, chunk.index, &prepared.pipelines[chunk.table].extension());
+            PlannedChunk { id: id as u32, chunk, file }
+        })
+        .collect();
+    let plan = FrozenPlan {
+        format_version: journal::PLAN_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        identity,
+        server_version: catalog.server_version.clone(),
+        snapshots: vec![RunSnapshot {
+            run: 1,
+            id: source.snapshot_id(),
+            held: job.snapshot.is_some(),
+            started_at: started_at.clone(),
+        }],
+        settings: settings(job),
+        tables: catalog.tables.clone(),
+        stages: prepared.pipelines.iter().map(|p| p.records()).collect(),
+        chunks: planned,
+    };
+    plan.store(&*store).job_err()?;
+    tracing::info!(tables = catalog.tables.len(), chunks = plan.chunks.len(), "Plan ready.");
+    let pending = plan.chunks.clone();
+    carry_out(
+        job,
+        source,
+        store,
+        progress,
+        stop,
+        Run { plan, catalog, prepared, done: BTreeMap::new(), pending, started_at },
+    )
+    .await
+}
 
-    let readers = source.readers(job.jobs.min(prepared.chunks.len()).max(1)).await.job_err()?;
+/// What one run of a dump executes: the frozen plan, the catalog it reads
+/// (the plan's tables), the prepared stages, the chunks already done and
+/// those still to do.
+pub(crate) struct Run {
+    pub(crate) plan: FrozenPlan,
+    pub(crate) catalog: Catalog,
+    pub(crate) prepared: Prepared,
+    pub(crate) done: BTreeMap<u32, JournalRecord>,
+    pub(crate) pending: Vec<PlannedChunk>,
+    pub(crate) started_at: String,
+}
+
+/// Dumps the pending chunks, then the schema, ends the snapshot and writes
+/// the manifest from every journalled chunk; the journal goes last.
+pub(crate) async fn carry_out(
+    job: &DumpJob,
+    mut source: Box<dyn Source>,
+    store: Arc<dyn Store>,
+    progress: &mut Progress,
+    stop: &Stop,
+    run: Run,
+) -> Result<(), Failure> {
+    let clock = Instant::now();
+    let Run { plan, catalog, prepared, mut done, pending, started_at } = run;
+    let readers = source.readers(job.jobs.min(pending.len()).max(1)).await.job_err()?;
     let writers = readers.len();
     let context = Arc::new(DumpContext {
         writers: Arc::new(Semaphore::new(writers)),
@@ -105,20 +253,25 @@ pub async fn execute(
         pipelines: prepared.pipelines.clone(),
         store: store.clone(),
         progress: progress.clone(),
+        run: plan.current_run(),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
     let mut counts = vec![0u64; catalog.tables.len()];
-    prepared.chunks.iter().for_each(|c| counts[c.table] += 1);
+    pending.iter().for_each(|c| counts[c.chunk.table] += 1);
     let per_table: Vec<(String, u64)> = catalog.tables.iter().map(|t| t.qualified()).zip(counts).collect();
     let estimated_rows = catalog.tables.iter().map(|t| t.estimated_rows.max(0) as u64).sum();
     progress.run_start(&per_table, estimated_rows, catalog.tables.iter().map(|t| t.bytes).sum());
-    let data = pool::run(workers, prepared.chunks.clone());
+    let data = pool::run(workers, pending, stop);
     let joined = tokio::try_join!(data, source.schema(&catalog));
     // Stopped workers' writers finish on their threads: wait for them, so
     // nothing is still being written once the dump has failed.
     let _ = context.writers.acquire_many(writers as u32).await;
-    let (outcomes, scripts) = joined.job_err()?;
+    let (records, scripts) = joined.job_err()?;
+    if let Some(interrupted) = stop.error() {
+        return Err(Failure::Job(interrupted.into()));
+    }
     progress.finish();
+    done.extend(records.into_iter().map(|r| (r.chunk, r)));
 
     let put = |key: &str, script: &str| store.put(key, script.as_bytes()).map(file_record).job_err();
     let schema = SchemaFiles { pre_data: put(PRE_DATA, &scripts.pre)?, post_data: put(POST_DATA, &scripts.post)? };
@@ -127,9 +280,10 @@ pub async fn execute(
         Some(id) => format!("{id} ({})", snapshot.method),
         None => snapshot.method.clone(),
     });
-    let manifest = assemble(job, engine, &catalog, &prepared, outcomes, schema, started_at, snapshot).job_err()?;
+    let manifest = assemble(job, &plan, &catalog, &prepared, &done, schema, started_at, snapshot).job_err()?;
     // Last: only a dump whose every file is whole gets a manifest.
     manifest.store(&*store).job_err()?;
+    journal::remove(&*store).job_err()?;
     summary(&manifest, clock.elapsed());
     Ok(())
 }
@@ -139,23 +293,26 @@ fn file_record(written: Written) -> FileRecord {
 }
 
 /// What a dump needs once the catalog is known.
-struct Prepared {
+pub(crate) struct Prepared {
     masking: MaskPlan,
     runtime: Arc<Runtime>,
-    pipelines: Vec<Arc<TablePipeline>>,
-    chunks: Vec<Chunk>,
+    pub(crate) pipelines: Vec<Arc<TablePipeline>>,
 }
 
-/// Masking plan, stage runtime, per-table chains (started once to check
-/// their config) and chunks.
-fn prepare(job: &DumpJob, catalog: &Catalog, engine: Engine, progress: &Progress) -> Result<Prepared, Failure> {
+/// Masking plan, stage runtime and per-table chains (started once to check
+/// their config).
+pub(crate) fn prepare(
+    job: &DumpJob,
+    catalog: &Catalog,
+    engine: Engine,
+    progress: &Progress,
+) -> Result<Prepared, Failure> {
     let masking = mask_plan(job, catalog, &|w| progress.warn(w))?;
     let runtime = Runtime::with_key(job.limits, job.key.clone()).job_err()?;
     let pipelines = pipelines(&catalog.tables, engine, output(job), &job.transforms, &masking).job_err()?;
     runtime.preload(pipelines.iter().flat_map(|p| p.wasm_components())).job_err()?;
     check_row_stages(&runtime, &catalog.tables, &pipelines)?;
-    let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
-    Ok(Prepared { masking, runtime, pipelines, chunks })
+    Ok(Prepared { masking, runtime, pipelines })
 }
 
 /// `sluice plan`: the catalog and chunks a dump would use, without data.
@@ -247,44 +404,46 @@ fn mask_plan(job: &DumpJob, catalog: &Catalog, warn: &dyn Fn(&str)) -> Result<Ma
     Ok(plan)
 }
 
-/// The manifest of a finished dump.
+/// The manifest of a finished dump, from the plan and every journalled
+/// chunk.
 #[allow(clippy::too_many_arguments)]
 fn assemble(
     job: &DumpJob,
-    engine: Engine,
+    plan: &FrozenPlan,
     catalog: &Catalog,
     prepared: &Prepared,
-    outcomes: Vec<Dumped>,
+    done: &BTreeMap<u32, JournalRecord>,
     schema: SchemaFiles,
     started_at: String,
     snapshot: SnapshotInfo,
 ) -> anyhow::Result<Manifest> {
     let tables = &catalog.tables;
     let (pipelines, masking) = (&prepared.pipelines, &prepared.masking);
-    let mut by_table: BTreeMap<usize, Vec<(u32, ChunkOutcome)>> = BTreeMap::new();
-    for (table, chunk, outcome) in outcomes {
-        by_table.entry(table).or_default().push((chunk, outcome));
+    let runs: std::collections::BTreeSet<u32> = done.values().map(|r| r.run).collect();
+    let several_runs = runs.len() > 1;
+    let mut by_table: BTreeMap<usize, Vec<(u32, &JournalRecord)>> = BTreeMap::new();
+    for planned in &plan.chunks {
+        let Some(record) = done.get(&planned.id) else {
+            anyhow::bail!(
+                "chunk {} of table {} was not dumped",
+                planned.chunk.index,
+                tables[planned.chunk.table].qualified()
+            );
+        };
+        by_table.entry(planned.chunk.table).or_default().push((planned.chunk.index, record));
     }
     let mut entries = Vec::new();
     for (i, table) in tables.iter().enumerate() {
         let mut chunks = by_table.remove(&i).unwrap_or_default();
         chunks.sort_by_key(|(index, _)| *index);
-        let columns = chunks.first().map(|(_, o)| o.columns.clone()).unwrap_or_else(|| table.columns.clone());
-        if let Some((index, _)) = chunks.iter().find(|(_, o)| o.columns != columns) {
+        let columns = chunks.first().map(|(_, r)| r.columns.clone()).unwrap_or_else(|| table.columns.clone());
+        if let Some((index, _)) = chunks.iter().find(|(_, r)| r.columns != columns) {
             anyhow::bail!(
                 "table {} chunk {index}: row stages returned different columns than chunk 0",
                 table.qualified()
             );
         }
-        let records: Vec<ChunkRecord> = chunks
-            .iter()
-            .map(|(_, o)| ChunkRecord {
-                file: o.written.key.clone(),
-                rows: o.rows,
-                bytes: o.written.bytes,
-                sha256: o.written.sha256.clone(),
-            })
-            .collect();
+        let records: Vec<ChunkRecord> = chunks.iter().map(|(_, r)| r.chunk_record(several_runs)).collect();
         entries.push(TableEntry {
             kind: table.kind,
             schema: table.schema.clone(),
@@ -321,12 +480,12 @@ fn assemble(
         format_version: manifest::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         source: manifest::Source {
-            engine,
+            engine: plan.identity.engine,
             server_version: catalog.server_version.clone(),
             database: job.source.database(),
         },
         snapshot: manifest::Snapshot { id: snapshot.id, method: Some(snapshot.method) },
-        started_at,
+        started_at: plan.snapshots.first().map_or(started_at, |s| s.started_at.clone()),
         finished_at: manifest::now(),
         format: job.format.name().to_owned(),
         compression: job.compression.to_string(),
@@ -337,6 +496,11 @@ fn assemble(
         mask_key_env: job.key.as_ref().map(|_| job.key_env.clone()),
         left_out: catalog.left_out.clone(),
         large_objects: catalog.large_objects,
+        snapshots: if several_runs {
+            plan.snapshots.iter().filter(|s| runs.contains(&s.run)).cloned().collect()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -399,6 +563,9 @@ pub(crate) mod tests {
             large_objects: crate::db::LargeObjects::Include,
             large_objects_reason: String::new(),
             history: crate::db::History::Include,
+            resume: false,
+            accept_new_snapshot: false,
+            snapshot: None,
         }
     }
 
@@ -408,7 +575,9 @@ pub(crate) mod tests {
         let source = MemorySource::new(vec![(film, film_rows.clone()), table("actor", 0..3)]);
         let log = source.log.clone();
         let store = MemoryStore::default();
-        execute(&job(16 << 10), Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect("dump");
+        execute(&job(16 << 10), Box::new(source), Arc::new(store.clone()), &mut quiet(), &Stop::new())
+            .await
+            .expect("dump");
 
         let manifest = Manifest::load(&store).expect("manifest");
         let film = manifest.tables.iter().find(|t| t.name == "film").expect("film");
@@ -437,8 +606,9 @@ pub(crate) mod tests {
         let mut source = MemorySource::new(vec![table("film", 0..5000), table("actor", 0..3)]);
         source.fail = Some("film".into());
         let store = MemoryStore::default();
-        let failure =
-            execute(&job(1 << 20), Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect_err("fails");
+        let failure = execute(&job(1 << 20), Box::new(source), Arc::new(store.clone()), &mut quiet(), &Stop::new())
+            .await
+            .expect_err("fails");
         assert_eq!(failure.exit_code(), 1);
         let message = format!("{:#}", failure.error());
         assert!(message.contains("table public.film chunk 0") && message.contains("connection reset"), "{message}");
@@ -452,7 +622,7 @@ pub(crate) mod tests {
     async fn a_location_that_holds_a_dump_is_refused_before_any_data_is_read() {
         let store = MemoryStore::default();
         let source = Box::new(MemorySource::new(vec![table("t", 0..2)]));
-        execute(&job(1 << 20), source, Arc::new(store.clone()), &mut quiet()).await.expect("first dump");
+        execute(&job(1 << 20), source, Arc::new(store.clone()), &mut quiet(), &Stop::new()).await.expect("first dump");
         let refused = store.begin_dump().expect_err("not empty").to_string();
         assert!(refused.contains("not empty"), "{refused}");
     }

@@ -15,6 +15,9 @@ pub enum Failure {
     Usage(anyhow::Error),
     /// The job failed: a table, a component, a check. Exit code 1.
     Job(anyhow::Error),
+    /// A signal stopped the job (SIGINT, SIGTERM). Exit code 128 + its
+    /// number (130, 143), as a shell reports a process the signal killed.
+    Interrupted(i32, anyhow::Error),
 }
 
 impl Failure {
@@ -23,13 +26,14 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Job(_) => 1,
+            Failure::Interrupted(signal, _) => 128 + signal,
         }
     }
 
     /// The underlying error chain.
     pub fn error(&self) -> &anyhow::Error {
         match self {
-            Failure::Usage(e) | Failure::Job(e) => e,
+            Failure::Usage(e) | Failure::Job(e) | Failure::Interrupted(_, e) => e,
         }
     }
 

@@ -14,7 +14,9 @@ pub mod db;
 pub mod dump;
 pub mod error;
 pub mod format;
+pub mod hold;
 pub mod inspect;
+pub mod journal;
 pub mod manifest;
 pub mod masking;
 pub mod output;
@@ -23,8 +25,10 @@ pub mod plan;
 pub mod pool;
 pub mod progress;
 pub mod restore;
+pub mod resume;
 pub mod select;
 pub mod stage;
+pub mod stop;
 pub mod store;
 pub mod verify;
 pub mod worker;
@@ -40,5 +44,6 @@ pub async fn run(job: cli::Job) -> Result<(), Failure> {
         cli::Job::Inspect(job) => inspect::run(job),
         cli::Job::Plan(job) => dump::plan_only(job).await,
         cli::Job::Check(job) => check::run(job),
+        cli::Job::Hold(job) => hold::run(job).await,
     }
 }

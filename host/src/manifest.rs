@@ -53,6 +53,10 @@ pub struct Manifest {
     /// of kind `large-objects`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub large_objects: Option<LargeObjectCount>,
+    /// Every snapshot a resumed dump read in, when there were several (each
+    /// chunk's `run` says which): its data is not from one point in time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<RunSnapshot>,
 }
 
 /// Source database.
@@ -173,6 +177,27 @@ pub struct ChunkRecord {
     pub bytes: u64,
     /// Hex SHA-256 of the file.
     pub sha256: String,
+    /// The run whose snapshot the chunk was read in (see
+    /// [`Manifest::snapshots`]); only when a resumed dump used several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u32>,
+}
+
+/// The snapshot one run of a dump read in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSnapshot {
+    /// 1 for the first run, then one more per resume that took a snapshot
+    /// of its own.
+    pub run: u32,
+    /// The engine's id of it (exported snapshot, GTID or binlog position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Whether it is held by a process of its own (`sluice snapshot hold`,
+    /// `--snapshot NAME`), so a resume can import it again.
+    #[serde(default)]
+    pub held: bool,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
 }
 
 /// Where a stage ran.

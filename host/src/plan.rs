@@ -6,12 +6,12 @@
 //! sizes read at planning time are never lost. Chunks are scheduled largest
 //! first.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::Table;
 
 /// Which rows of a table a chunk reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ChunkRange {
     /// Every row.
@@ -41,7 +41,7 @@ pub enum ChunkRange {
 }
 
 /// One unit of work: a range of one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     /// Index into the catalog's tables.
     pub table: usize,

@@ -9,6 +9,8 @@ use anyhow::anyhow;
 use futures_util::future::BoxFuture;
 use tokio::task::JoinSet;
 
+use crate::stop::{GRACE, Stop};
+
 /// One worker: its connection and whatever it keeps between items.
 pub trait Worker: Send + 'static {
     /// What the queue holds.
@@ -26,14 +28,22 @@ pub trait Worker: Send + 'static {
 /// Runs every item on the workers, one task each; returns the outputs in
 /// the order they finished. On the first error the other workers are
 /// stopped (their connections dropped) and that error is returned.
-pub async fn run<W: Worker>(workers: Vec<W>, items: Vec<W::Item>) -> anyhow::Result<Vec<W::Output>> {
+///
+/// Once `stop` is requested, no worker takes a new item; running items may
+/// end for [`GRACE`], then (or at a second request) they are aborted, and
+/// the result is [`Interrupted`].
+pub async fn run<W: Worker>(workers: Vec<W>, items: Vec<W::Item>, stop: &Stop) -> anyhow::Result<Vec<W::Output>> {
     let queue = Arc::new(Mutex::new(VecDeque::from(items)));
     let mut set = JoinSet::new();
     for mut worker in workers {
         let queue = queue.clone();
+        let stop = stop.clone();
         set.spawn(async move {
             let mut done = Vec::new();
             loop {
+                if stop.requested().is_some() {
+                    break;
+                }
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some(item) = next else { break };
                 match worker.run(item).await {
@@ -49,19 +59,45 @@ pub async fn run<W: Worker>(workers: Vec<W>, items: Vec<W::Item>) -> anyhow::Res
         });
     }
     let mut outputs = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        match joined.map_err(|e| anyhow!("a worker stopped: {e}")).and_then(|r| r) {
-            Ok(done) => outputs.extend(done),
-            Err(e) => {
-                set.abort_all();
-                // Wait until the stopped workers are dropped (their
-                // connections closed, their channels shut).
-                while set.join_next().await.is_some() {}
-                return Err(e);
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            joined = set.join_next() => {
+                let Some(joined) = joined else { break };
+                match joined.map_err(|e| anyhow!("a worker stopped: {e}")).and_then(|r| r) {
+                    Ok(done) => outputs.extend(done),
+                    Err(e) => {
+                        stop_all(&mut set).await;
+                        return Err(e);
+                    }
+                }
             }
+            () = stop.requests(1), if deadline.is_none() => {
+                deadline = Some(tokio::time::Instant::now() + GRACE);
+            }
+            () = wait_until(deadline), if deadline.is_some() => break,
+            () = stop.requests(2), if deadline.is_some() => break,
         }
     }
+    if let Some(interrupted) = stop.error() {
+        stop_all(&mut set).await;
+        return Err(interrupted.into());
+    }
     Ok(outputs)
+}
+
+async fn wait_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Aborts the workers still running and waits until they are dropped
+/// (their connections closed, their channels shut).
+async fn stop_all<T: 'static>(set: &mut JoinSet<T>) {
+    set.abort_all();
+    while set.join_next().await.is_some() {}
 }
 
 #[cfg(test)]
@@ -95,7 +131,7 @@ mod tests {
     async fn every_item_runs_once_and_every_worker_closes() {
         let closed = Arc::new(Mutex::new(0));
         let workers = (0..3).map(|_| Doubler { fail_on: None, closed: closed.clone() }).collect();
-        let mut out = run(workers, (1..=10).collect()).await.expect("runs");
+        let mut out = run(workers, (1..=10).collect(), &Stop::new()).await.expect("runs");
         out.sort();
         assert_eq!(out, (1..=10).map(|i| i * 2).collect::<Vec<_>>());
         assert_eq!(*closed.lock().expect("lock"), 3);
@@ -105,7 +141,41 @@ mod tests {
     async fn the_first_error_is_the_result() {
         let closed = Arc::new(Mutex::new(0));
         let workers = vec![Doubler { fail_on: Some(4), closed: closed.clone() }];
-        let error = run(workers, (1..=10).collect()).await.expect_err("fails");
+        let error = run(workers, (1..=10).collect(), &Stop::new()).await.expect_err("fails");
         assert_eq!(error.to_string(), "item 4 failed");
+    }
+
+    /// Waits a little on every item, so a stop comes while items run.
+    struct Slow;
+
+    impl Worker for Slow {
+        type Item = u32;
+        type Output = u32;
+
+        fn run(&mut self, item: u32) -> BoxFuture<'_, anyhow::Result<u32>> {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok(item)
+            })
+        }
+
+        fn close(self) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_lets_running_items_end_takes_no_new_one_and_says_interrupted() {
+        let stop = Stop::new();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            stopper.request(crate::stop::SIGTERM);
+        });
+        let started = std::time::Instant::now();
+        let error = run(vec![Slow, Slow], (0..1000).collect(), &stop).await.expect_err("interrupted");
+        let interrupted = error.downcast_ref::<crate::stop::Interrupted>().expect("an Interrupted error");
+        assert_eq!(interrupted.signal, crate::stop::SIGTERM);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
     }
 }

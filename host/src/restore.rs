@@ -106,7 +106,8 @@ pub async fn execute(
     let work = if in_dump_order { dump_order(&entries) } else { largest_first(&entries) };
     let context = Arc::new(LoadContext { runtime, decoding, store, progress: progress.clone(), tables });
     let workers: Vec<LoadWorker> = loaders.into_iter().map(|loader| LoadWorker::new(loader, context.clone())).collect();
-    let loaded = pool::run(workers, work)
+    // Restore keeps the default signal handling until it can resume.
+    let loaded = pool::run(workers, work, &crate::stop::Stop::new())
         .await
         .map_err(|e| Failure::Job(e.context(format!("loading into {} failed", target.engine().label()))))?;
     progress.finish();
@@ -407,7 +408,9 @@ mod tests {
         let store = MemoryStore::default();
         let mut dump = crate::dump::tests::job(16 << 10);
         dump.jobs = 3;
-        crate::dump::execute(&dump, Box::new(source), Arc::new(store.clone()), &mut quiet()).await.expect("dump");
+        crate::dump::execute(&dump, Box::new(source), Arc::new(store.clone()), &mut quiet(), &crate::stop::Stop::new())
+            .await
+            .expect("dump");
         let manifest = Manifest::load(&store).expect("manifest");
         (store, manifest, rows)
     }

@@ -64,6 +64,20 @@ impl Selection {
         self.include.is_empty() && self.exclude.is_empty()
     }
 
+    /// The globs, as a resume compares them: `include a.*, b.t; exclude
+    /// a.log`, empty for everything.
+    pub fn describe(&self) -> String {
+        let list = |globs: &[Glob]| globs.iter().map(Glob::as_str).collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if !self.include.is_empty() {
+            parts.push(format!("include {}", list(&self.include)));
+        }
+        if !self.exclude.is_empty() {
+            parts.push(format!("exclude {}", list(&self.exclude)));
+        }
+        parts.join("; ")
+    }
+
     /// True when include globs were given.
     pub fn has_include(&self) -> bool {
         !self.include.is_empty()

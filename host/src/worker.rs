@@ -19,8 +19,8 @@ use crate::db::source::{BATCH_BYTES, BATCH_ROWS, ChunkReader, Piece};
 use crate::format::Format;
 use crate::format::copy_text::{CopyTextDecoder, encode_copy_text};
 use crate::format::mysql_insert::InsertWriter;
+use crate::journal::{self, JournalRecord, PlannedChunk};
 use crate::pipeline::TablePipeline;
-use crate::plan::Chunk;
 use crate::pool;
 use crate::progress::Progress;
 use crate::stage::bytes::Encoder;
@@ -45,6 +45,8 @@ pub struct DumpContext {
     /// wait, after a failure stopped the workers, until every writer has
     /// let go of its part (an abandoned part removes its `*.partial`).
     pub writers: Arc<Semaphore>,
+    /// The run whose snapshot the chunks are read in, for the journal.
+    pub run: u32,
 }
 
 /// A dump worker: one reader connection and its stage instances.
@@ -61,23 +63,20 @@ impl DumpWorker {
     }
 }
 
-/// A finished chunk: its table's index, its number, what it holds.
-pub type Dumped = (usize, u32, ChunkOutcome);
-
 impl pool::Worker for DumpWorker {
-    type Item = Chunk;
-    type Output = Dumped;
+    type Item = PlannedChunk;
+    type Output = JournalRecord;
 
-    fn run(&mut self, chunk: Chunk) -> BoxFuture<'_, anyhow::Result<Dumped>> {
+    fn run(&mut self, planned: PlannedChunk) -> BoxFuture<'_, anyhow::Result<JournalRecord>> {
         Box::pin(async move {
+            let chunk = &planned.chunk;
             let table = self.context.tables[chunk.table].clone();
             self.context.progress.chunk_started(&table.qualified());
-            let outcome = dump_chunk(self, &chunk)
+            let record = dump_chunk(self, &planned)
                 .await
                 .with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;
-            let written = &outcome.written;
-            self.context.progress.chunk_done("dumped", &table.qualified(), chunk.index, outcome.rows, written.bytes);
-            Ok((chunk.table, chunk.index, outcome))
+            self.context.progress.chunk_done("dumped", &table.qualified(), chunk.index, record.rows, record.bytes);
+            Ok(record)
         })
     }
 
@@ -86,8 +85,11 @@ impl pool::Worker for DumpWorker {
     }
 }
 
-/// Reads one chunk and hands it to its blocking writer.
-async fn dump_chunk(worker: &mut DumpWorker, chunk: &Chunk) -> anyhow::Result<ChunkOutcome> {
+/// Reads one chunk and hands it to its blocking writer, which commits the
+/// file and then journals it.
+async fn dump_chunk(worker: &mut DumpWorker, planned: &PlannedChunk) -> anyhow::Result<JournalRecord> {
+    let chunk = &planned.chunk;
+    let (id, run) = (planned.id, worker.context.run);
     let context = &worker.context;
     let table = context.tables[chunk.table].clone();
     let pipeline = context.pipelines[chunk.table].clone();
@@ -104,7 +106,11 @@ async fn dump_chunk(worker: &mut DumpWorker, chunk: &Chunk) -> anyhow::Result<Ch
     let permit = context.writers.clone().acquire_owned().await?;
     let writer = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let result = write_chunk(&job, &mut instances, rx);
+        let result = write_chunk(&job, &mut instances, rx).and_then(|outcome| {
+            let record = JournalRecord::new(id, &outcome.written, outcome.rows, &outcome.columns, run);
+            journal::append(&*job.store, &record)?;
+            Ok(record)
+        });
         if result.is_err() {
             instances.reset();
         }

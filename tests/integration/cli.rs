@@ -23,12 +23,15 @@ fn restore_of_a_directory_that_is_not_a_dump_is_bad_input() {
 }
 
 #[test]
-fn resume_is_refused_as_not_yet_supported() {
+fn resume_of_a_location_that_holds_no_interrupted_dump_is_refused() {
     let dir = DumpDir::new();
     run(["dump", TestDb::small().url(), "--out", dir.arg(), "--resume"])
         .assert_code(2)
-        .assert_stderr_contains("not yet supported");
+        .assert_stderr_contains("is not an interrupted dump: it has no plan.json");
     assert!(!dir.manifest_path().exists());
+    run(["restore", dir.arg(), TestDb::new().url(), "--resume"])
+        .assert_code(2)
+        .assert_stderr_contains("not yet supported");
 }
 
 #[test]

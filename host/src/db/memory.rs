@@ -64,6 +64,17 @@ impl Source for MemorySource {
         Engine::Postgres
     }
 
+    fn identity(&mut self) -> LocalBoxFuture<'_, anyhow::Result<crate::db::SourceIdentity>> {
+        Box::pin(async move {
+            Ok(crate::db::SourceIdentity {
+                engine: Engine::Postgres,
+                database: "db".into(),
+                server: "memory".into(),
+                detail: String::new(),
+            })
+        })
+    }
+
     fn catalog<'a>(&'a mut self, selection: &'a Selection, _: u64) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
         Box::pin(async move {
             Ok(Catalog {
@@ -106,6 +117,10 @@ impl Source for MemorySource {
             let names: Vec<String> = catalog.tables.iter().map(|t| t.name.clone()).collect();
             Ok(SchemaScripts { pre: format!("-- create {}\n", names.join(", ")), post: "-- indexes\n".into() })
         })
+    }
+
+    fn snapshot_id(&self) -> Option<String> {
+        Some("memory-1".into())
     }
 
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>> {

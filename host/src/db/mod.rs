@@ -17,10 +17,23 @@ pub mod target;
 pub mod url;
 
 pub use source::{
-    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotInfo, Source, SourceOptions,
+    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotGone, SnapshotInfo, Source,
+    SourceIdentity, SourceOptions,
 };
 pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 pub use url::{DbUrl, Engine, redact_url};
+
+/// A snapshot held for other sessions (`sluice snapshot hold`): PostgreSQL
+/// only, the one engine that can hand a snapshot to another session.
+pub use postgres::snapshot::Holder as SnapshotHolder;
+
+/// Exports and holds a snapshot of the database `url` names.
+pub async fn hold_snapshot(url: &DbUrl) -> anyhow::Result<SnapshotHolder> {
+    match url.engine() {
+        Engine::Postgres => SnapshotHolder::export(url).await,
+        other => anyhow::bail!("{} cannot export a snapshot for other sessions", other.label()),
+    }
+}
 
 /// Opens a consistent snapshot of the database `url` names.
 pub async fn open_source(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Box<dyn Source>> {

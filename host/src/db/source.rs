@@ -8,6 +8,8 @@ use bytes::Bytes;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::mpsc::Sender;
 
+use serde::{Deserialize, Serialize};
+
 use super::url::Engine;
 use crate::batch::{Batch, ColumnData};
 use crate::catalog::{Catalog, Table};
@@ -104,6 +106,19 @@ pub struct SourceOptions {
     pub large_objects_reason: String,
     /// MariaDB system-versioned tables' history rows.
     pub history: History,
+    /// PostgreSQL: a snapshot exported by another session (`sluice snapshot
+    /// hold`, `--snapshot NAME`, a resume) to read in, instead of
+    /// exporting one.
+    pub snapshot: Option<String>,
+}
+
+/// The snapshot a dump was asked to read in no longer exists (the session
+/// that exported it has ended).
+#[derive(Debug, thiserror::Error)]
+#[error("snapshot {id} is gone: the session that exported it has ended")]
+pub struct SnapshotGone {
+    /// The snapshot's id.
+    pub id: String,
 }
 
 /// Data the source holds that sluice cannot carry yet, found while reading
@@ -120,6 +135,48 @@ pub struct SchemaScripts {
     pub pre: String,
     /// Indexes, constraints, triggers, views: after the data.
     pub post: String,
+}
+
+/// Which database a dump reads, as the server says (not as the URL says:
+/// two URLs can name one database, and one URL can name another database
+/// after a failover).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceIdentity {
+    /// The engine.
+    pub engine: Engine,
+    /// The database (PostgreSQL, MySQL) or the file's canonical path (SQLite).
+    pub database: String,
+    /// What identifies the server: PostgreSQL's `system_identifier`,
+    /// MariaDB's `server_uuid` (or `@@hostname:@@port` without one), for
+    /// SQLite nothing more than the path.
+    pub server: String,
+    /// What is recorded without being compared (SQLite: the file's size and
+    /// header, which every write changes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl SourceIdentity {
+    /// Why `other` is not the same database, or None when it is.
+    pub fn differs(&self, other: &SourceIdentity) -> Option<String> {
+        if self.engine != other.engine {
+            return Some(format!(
+                "the interrupted dump read {}, this is {}",
+                self.engine.label(),
+                other.engine.label()
+            ));
+        }
+        if self.database != other.database {
+            return Some(format!("the interrupted dump read database {}, this is {}", self.database, other.database));
+        }
+        if self.server != other.server {
+            return Some(format!(
+                "the interrupted dump read server {}, this is server {} (another server, or one rebuilt)",
+                self.server, other.server
+            ));
+        }
+        None
+    }
 }
 
 /// Where the snapshot was, for the manifest.
@@ -168,6 +225,14 @@ pub trait Source: Send {
 
     /// The schema scripts of the catalog's tables, taken in the snapshot.
     fn schema<'a>(&'a mut self, catalog: &'a Catalog) -> LocalBoxFuture<'a, anyhow::Result<SchemaScripts>>;
+
+    /// Which database this is, as the server says: a resume checks it is
+    /// the interrupted dump's.
+    fn identity(&mut self) -> LocalBoxFuture<'_, anyhow::Result<SourceIdentity>>;
+
+    /// The snapshot's id, when the engine has one (PostgreSQL's exported
+    /// snapshot, MySQL's GTID or binlog position), for the frozen plan.
+    fn snapshot_id(&self) -> Option<String>;
 
     /// Ends the snapshot; says where it was.
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>>;

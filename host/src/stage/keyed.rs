@@ -35,6 +35,15 @@ impl MaskKey {
         Ok(MaskKey { hmac: derive(secret, b"sluice keyed hmac v1"), ff1: derive(secret, b"sluice keyed ff1 v1") })
     }
 
+    /// A keyed digest that tells two keys apart without revealing either
+    /// (16 hex digits of an HMAC under a subkey of its own), so a resumed
+    /// dump can refuse a different key.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.hmac).expect("HMAC takes any key length");
+        mac.update(b"sluice key fingerprint v1");
+        hex::encode(&mac.finalize().into_bytes()[..8])
+    }
+
     /// HMAC-SHA-256 of `domain ‖ 0x00 ‖ item` for each item. Fails,
     /// before allocating, over [`MAX_ITEMS`] items or [`MAX_HMAC_BYTES`]
     /// bytes, and stops once `deadline` (the call's CPU deadline) passes.

@@ -48,6 +48,10 @@ pub trait Store: Send + Sync {
     /// before, so the rerun finds the location as it was.
     fn abandon_dump(&self) -> io::Result<()>;
 
+    /// Removes what parts of an earlier process left uncommitted (a killed
+    /// dump's `*.partial` files); returns their names.
+    fn remove_partials(&self) -> io::Result<Vec<String>>;
+
     /// Starts the object `key`; nothing is visible under it until commit.
     fn create(&self, key: &str) -> io::Result<Box<dyn Part>>;
 

@@ -86,6 +86,18 @@ impl Store for DirStore {
         Ok(())
     }
 
+    fn remove_partials(&self) -> io::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        if self.root.is_dir() {
+            walk(&self.root, "", &mut keys)?;
+        }
+        keys.retain(|k| k.ends_with(".partial"));
+        for key in &keys {
+            fs::remove_file(self.root.join(key))?;
+        }
+        Ok(keys)
+    }
+
     fn create(&self, key: &str) -> io::Result<Box<dyn Part>> {
         let target = self.path(key)?;
         if let Some(parent) = target.parent() {
@@ -121,10 +133,21 @@ impl Store for DirStore {
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {
-        match fs::remove_file(self.path(key)?) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        let path = self.path(key)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
+        // A key's folders are only its prefix: one left empty goes too
+        // (the journal's, once the dump is complete).
+        let mut dir = path.parent();
+        while let Some(d) = dir.filter(|d| *d != self.root && d.starts_with(&self.root)) {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(())
     }
 }
 
@@ -165,7 +188,14 @@ impl Part for FilePart {
         file.sync_all()?;
         drop(file);
         fs::rename(&self.partial, &self.target)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot commit {}: {e}", self.target.display())))
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot commit {}: {e}", self.target.display())))?;
+        // The rename is durable only once the directory is synced: a
+        // journal record must never outlive a power cut that its chunk
+        // file did not.
+        if let Some(parent) = self.target.parent() {
+            File::open(parent)?.sync_all()?;
+        }
+        Ok(())
     }
 }
 

@@ -39,6 +39,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn remove_partials(&self) -> io::Result<Vec<String>> {
+        // Parts live in memory: none outlives its process.
+        Ok(Vec::new())
+    }
+
     fn begin_dump(&self) -> io::Result<()> {
         if self.objects.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
             Ok(())

@@ -9,7 +9,7 @@ use super::read::MyReader;
 use super::snapshot::Snapshot;
 use super::{catalog, schema};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, History, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::source::{ChunkReader, History, SchemaScripts, SnapshotInfo, Source, SourceIdentity, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -20,6 +20,7 @@ pub struct MySource {
     selection: Selection,
     history: History,
     info: SnapshotInfo,
+    database: String,
 }
 
 impl MySource {
@@ -36,6 +37,7 @@ impl MySource {
             selection: Selection::default(),
             history: options.history,
             info,
+            database: url.database(),
         })
     }
 }
@@ -43,6 +45,32 @@ impl MySource {
 impl Source for MySource {
     fn engine(&self) -> Engine {
         Engine::Mysql
+    }
+
+    fn identity(&mut self) -> LocalBoxFuture<'_, anyhow::Result<SourceIdentity>> {
+        Box::pin(async move {
+            // MySQL has `server_uuid`; MariaDB has none, so its host name
+            // and port stand for the server.
+            let (uuid, host): (Option<String>, String) =
+                match sqlx::query_as("SELECT @@server_uuid, CONCAT(@@hostname, ':', @@port)")
+                    .fetch_one(&mut self.coordinator)
+                    .await
+                {
+                    Ok(row) => row,
+                    Err(_) => (
+                        None,
+                        sqlx::query_scalar("SELECT CONCAT(@@hostname, ':', @@port)")
+                            .fetch_one(&mut self.coordinator)
+                            .await?,
+                    ),
+                };
+            Ok(SourceIdentity {
+                engine: Engine::Mysql,
+                database: self.database.clone(),
+                server: uuid.unwrap_or(host),
+                detail: String::new(),
+            })
+        })
     }
 
     fn catalog<'a>(
@@ -74,6 +102,10 @@ impl Source for MySource {
 
     fn schema<'a>(&'a mut self, catalog: &'a Catalog) -> LocalBoxFuture<'a, anyhow::Result<SchemaScripts>> {
         Box::pin(async move { schema::dump(&mut self.coordinator, catalog, &self.selection).await })
+    }
+
+    fn snapshot_id(&self) -> Option<String> {
+        self.info.id.clone()
     }
 
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>> {

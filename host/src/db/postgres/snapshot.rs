@@ -7,6 +7,7 @@ use sqlx::postgres::PgConnection;
 
 use super::{connect, qualified};
 use crate::catalog::Table;
+use crate::db::source::SnapshotGone;
 use crate::db::url::DbUrl;
 
 /// The coordinator's transaction, which owns the exported snapshot.
@@ -22,16 +23,23 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// Opens the coordinator's `REPEATABLE READ READ ONLY` transaction and
-    /// exports its snapshot.
-    pub async fn begin(url: &DbUrl) -> anyhow::Result<Self> {
+    /// exports its snapshot, or imports `held` (a snapshot another session
+    /// exported and holds): then every reader imports that one.
+    pub async fn begin(url: &DbUrl, held: Option<&str>) -> anyhow::Result<Self> {
         let mut conn = connect(url).await?;
         let restrict_relation_kinds = supports_relation_kind_restriction(&mut conn).await?;
         harden(&mut conn, restrict_relation_kinds).await?;
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
-        let snapshot_id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-            .fetch_one(&mut conn)
-            .await
-            .context("cannot export a snapshot")?;
+        let snapshot_id = match held {
+            Some(id) => {
+                import(&mut conn, id).await?;
+                id.to_owned()
+            }
+            None => sqlx::query_scalar("SELECT pg_export_snapshot()")
+                .fetch_one(&mut conn)
+                .await
+                .context("cannot export a snapshot")?,
+        };
         Ok(Coordinator { conn, snapshot_id, restrict_relation_kinds })
     }
 
@@ -60,14 +68,66 @@ impl Coordinator {
         let mut conn = connect(url).await?;
         harden(&mut conn, self.restrict_relation_kinds).await?;
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
-        conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", self.snapshot_id.replace('\'', "''")).as_str())
-            .await
-            .context("cannot import the dump's snapshot")?;
+        import(&mut conn, &self.snapshot_id).await?;
         Ok(conn)
     }
 
     /// Ends the transaction once every reader is done.
     pub async fn finish(mut self) -> anyhow::Result<()> {
+        self.conn.execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+/// Imports the snapshot `id` into the open transaction. A snapshot whose
+/// exporting session has ended is [`SnapshotGone`] (SQLSTATE 22023, invalid
+/// snapshot identifier), so a resume can say what to do.
+async fn import(conn: &mut PgConnection, id: &str) -> anyhow::Result<()> {
+    match conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", id.replace('\'', "''")).as_str()).await {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => {
+            Err(anyhow::Error::new(SnapshotGone { id: id.to_owned() }))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot import the snapshot {id}"))),
+    }
+}
+
+/// A snapshot exported and held by a session of its own (`sluice snapshot
+/// hold`), for dumps that read in it with `--snapshot NAME`.
+pub struct Holder {
+    conn: PgConnection,
+    /// The exported snapshot's name.
+    pub id: String,
+}
+
+impl Holder {
+    /// Exports a snapshot in a transaction that no timeout ends: idle in
+    /// transaction for as long as it is held, with TCP keepalives so a dead
+    /// peer is noticed.
+    pub async fn export(url: &DbUrl) -> anyhow::Result<Self> {
+        let mut conn = connect(url).await?;
+        conn.execute(
+            "SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0; \
+             SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3",
+        )
+        .await
+        .context("cannot prepare the holding session")?;
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+        let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut conn)
+            .await
+            .context("cannot export a snapshot")?;
+        Ok(Holder { conn, id })
+    }
+
+    /// Fails when the holding session is gone (the snapshot with it).
+    pub async fn check(&mut self) -> anyhow::Result<()> {
+        self.conn.execute("SELECT 1").await.context("the session holding the snapshot was lost")?;
+        Ok(())
+    }
+
+    /// Ends the transaction: the snapshot is gone.
+    pub async fn release(mut self) -> anyhow::Result<()> {
         self.conn.execute("COMMIT").await?;
         Ok(())
     }

@@ -7,7 +7,9 @@ use super::read::PgReader;
 use super::snapshot::Coordinator;
 use super::{catalog, large_objects, schema};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, LargeObjects, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::source::{
+    ChunkReader, LargeObjects, SchemaScripts, SnapshotInfo, Source, SourceIdentity, SourceOptions,
+};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -17,17 +19,20 @@ pub struct PgSource {
     coordinator: Coordinator,
     large_objects: LargeObjects,
     large_objects_reason: String,
+    /// Whether the snapshot is held by another session (`--snapshot`).
+    held: bool,
 }
 
 impl PgSource {
     /// Opens the coordinator and exports its snapshot.
     pub async fn open(url: &DbUrl, options: &SourceOptions) -> anyhow::Result<Self> {
-        let coordinator = Coordinator::begin(url).await?;
+        let coordinator = Coordinator::begin(url, options.snapshot.as_deref()).await?;
         Ok(PgSource {
             url: url.clone(),
             coordinator,
             large_objects: options.large_objects,
             large_objects_reason: options.large_objects_reason.clone(),
+            held: options.snapshot.is_some(),
         })
     }
 }
@@ -35,6 +40,16 @@ impl PgSource {
 impl Source for PgSource {
     fn engine(&self) -> Engine {
         Engine::Postgres
+    }
+
+    fn identity(&mut self) -> LocalBoxFuture<'_, anyhow::Result<SourceIdentity>> {
+        Box::pin(async move {
+            let (system, database): (i64, String) =
+                sqlx::query_as("SELECT system_identifier, current_database()::text FROM pg_control_system()")
+                    .fetch_one(self.coordinator.conn())
+                    .await?;
+            Ok(SourceIdentity { engine: Engine::Postgres, database, server: system.to_string(), detail: String::new() })
+        })
     }
 
     fn catalog<'a>(
@@ -93,14 +108,20 @@ impl Source for PgSource {
         })
     }
 
+    fn snapshot_id(&self) -> Option<String> {
+        Some(self.coordinator.snapshot_id.clone())
+    }
+
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>> {
         Box::pin(async move {
             let id = self.coordinator.snapshot_id.clone();
             self.coordinator.finish().await?;
-            Ok(SnapshotInfo {
-                id: Some(id),
-                method: "pg_export_snapshot() shared by every worker and pg_dump".to_owned(),
-            })
+            let method = if self.held {
+                "a snapshot held by another session (sluice snapshot hold), imported by every worker and pg_dump"
+            } else {
+                "pg_export_snapshot() shared by every worker and pg_dump"
+            };
+            Ok(SnapshotInfo { id: Some(id), method: method.to_owned() })
         })
     }
 }

@@ -12,7 +12,7 @@ use super::read::LiteReader;
 use super::schema;
 use super::snapshot::{self, Snapshot};
 use crate::catalog::Catalog;
-use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceOptions};
+use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceIdentity, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
 use crate::select::Selection;
 
@@ -24,6 +24,7 @@ pub struct LiteSource {
     layouts: Arc<HashMap<String, Layout>>,
     selection: Selection,
     readers: usize,
+    path: String,
 }
 
 impl LiteSource {
@@ -40,6 +41,7 @@ impl LiteSource {
             layouts: Arc::default(),
             selection: Selection::default(),
             readers: 0,
+            path: url.sqlite_path(),
         })
     }
 }
@@ -47,6 +49,30 @@ impl LiteSource {
 impl Source for LiteSource {
     fn engine(&self) -> Engine {
         Engine::Sqlite
+    }
+
+    fn identity(&mut self) -> LocalBoxFuture<'_, anyhow::Result<SourceIdentity>> {
+        Box::pin(async move {
+            let path =
+                std::fs::canonicalize(&self.path).map_or_else(|_| self.path.clone(), |p| p.display().to_string());
+            // The size and the header (page size, change counter, schema
+            // cookie) are recorded, not compared: every write changes them.
+            let mut header = [0u8; 100];
+            let size = match std::fs::File::open(&self.path) {
+                Ok(mut file) => {
+                    use std::io::Read;
+                    let _ = file.read_exact(&mut header);
+                    file.metadata().map(|m| m.len()).unwrap_or(0)
+                }
+                Err(_) => 0,
+            };
+            Ok(SourceIdentity {
+                engine: Engine::Sqlite,
+                database: path.clone(),
+                server: path,
+                detail: format!("{size} bytes, header {}", hex::encode(&header[16..100])),
+            })
+        })
     }
 
     fn catalog<'a>(&'a mut self, selection: &'a Selection, _: u64) -> LocalBoxFuture<'a, anyhow::Result<Catalog>> {
@@ -78,6 +104,10 @@ impl Source for LiteSource {
 
     fn schema<'a>(&'a mut self, catalog: &'a Catalog) -> LocalBoxFuture<'a, anyhow::Result<SchemaScripts>> {
         Box::pin(async move { schema::dump(&mut self.coordinator, catalog, &self.selection).await })
+    }
+
+    fn snapshot_id(&self) -> Option<String> {
+        None
     }
 
     fn finish(self: Box<Self>) -> LocalBoxFuture<'static, anyhow::Result<SnapshotInfo>> {
