@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, Table};
 use crate::cli::DumpJob;
-use crate::db::{self, Engine, SnapshotGone, Source};
+use crate::db::{self, Engine, SnapshotElsewhere, SnapshotGone, Source};
 use crate::dump::{Run, carry_out, catalog_failure, prepare, resume_hint, settings, source_options};
 use crate::error::{Failure, JobContext, UsageContext};
 use crate::journal::{self, FrozenPlan, JournalRecord};
@@ -133,6 +133,12 @@ async fn open(job: &DumpJob, plan: &FrozenPlan) -> Result<(Box<dyn Source>, bool
                          (with `sluice snapshot hold` and --snapshot NAME, a resume reads in the same snapshot)"
                     )));
                 }
+            }
+            Err(e) if e.downcast_ref::<SnapshotElsewhere>().is_some() => {
+                return Err(Failure::usage(format!(
+                    "--resume: {} is not the database of the interrupted dump: {e}",
+                    job.source
+                )));
             }
             Err(e) => return Err(Failure::Job(e)),
         }

@@ -27,3 +27,5 @@ mod masking;
 mod sqlite;
 // MariaDB as source and target: every column type, sakila, snapshot modes, one snapshot.
 mod mysql;
+// Interrupted dumps: SIGKILL, signals, held snapshots, --resume.
+mod resume;

@@ -17,8 +17,8 @@ pub mod target;
 pub mod url;
 
 pub use source::{
-    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotGone, SnapshotInfo, Source,
-    SourceIdentity, SourceOptions,
+    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotElsewhere, SnapshotGone,
+    SnapshotInfo, Source, SourceIdentity, SourceOptions,
 };
 pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 pub use url::{DbUrl, Engine, redact_url};

@@ -112,6 +112,15 @@ pub struct SourceOptions {
     pub snapshot: Option<String>,
 }
 
+/// The snapshot a dump was asked to read in belongs to another database
+/// of the server: the URL names another database than the snapshot's.
+#[derive(Debug, thiserror::Error)]
+#[error("snapshot {id} belongs to another database than this one")]
+pub struct SnapshotElsewhere {
+    /// The snapshot's id.
+    pub id: String,
+}
+
 /// The snapshot a dump was asked to read in no longer exists (the session
 /// that exported it has ended).
 #[derive(Debug, thiserror::Error)]

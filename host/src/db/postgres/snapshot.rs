@@ -7,7 +7,7 @@ use sqlx::postgres::PgConnection;
 
 use super::{connect, qualified};
 use crate::catalog::Table;
-use crate::db::source::SnapshotGone;
+use crate::db::source::{SnapshotElsewhere, SnapshotGone};
 use crate::db::url::DbUrl;
 
 /// The coordinator's transaction, which owns the exported snapshot.
@@ -81,12 +81,17 @@ impl Coordinator {
 
 /// Imports the snapshot `id` into the open transaction. A snapshot whose
 /// exporting session has ended is [`SnapshotGone`] (SQLSTATE 22023, invalid
-/// snapshot identifier), so a resume can say what to do.
+/// snapshot identifier), one of another database [`SnapshotElsewhere`]
+/// (0A000), so a resume can say what to do.
 async fn import(conn: &mut PgConnection, id: &str) -> anyhow::Result<()> {
     match conn.execute(format!("SET TRANSACTION SNAPSHOT '{}'", id.replace('\'', "''")).as_str()).await {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22023") => {
             Err(anyhow::Error::new(SnapshotGone { id: id.to_owned() }))
+        }
+        // "cannot import a snapshot from a different database"
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("0A000") => {
+            Err(anyhow::Error::new(SnapshotElsewhere { id: id.to_owned() }))
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot import the snapshot {id}"))),
     }
