@@ -287,19 +287,15 @@ fn a_resume_refuses_other_flags_and_databases_and_redoes_a_damaged_chunk() {
     run(&other_args).assert_code(2).assert_stderr_contains("is not the database of the interrupted dump");
 
     // Damage one journalled chunk file: the resume finds it and dumps it again.
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::fs::read_dir(dir.path().join("journal")).unwrap().flatten().next().unwrap().path(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let damaged = dir.path().join(record["file"].as_str().unwrap());
-    let mut bytes = std::fs::read(&damaged).unwrap();
+    let first = std::fs::read_dir(dir.path().join("journal")).expect("journal").flatten().next().expect("a record");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.path()).expect("read record")).expect("record JSON");
+    let damaged = dir.path().join(record["file"].as_str().expect("file"));
+    let mut bytes = std::fs::read(&damaged).expect("read chunk");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
-    std::fs::write(&damaged, bytes).unwrap();
-    std::fs::write(dir.path().join("data/leftover.copy.zst.partial"), b"half").unwrap();
+    std::fs::write(&damaged, bytes).expect("damage chunk");
+    std::fs::write(dir.path().join("data/leftover.copy.zst.partial"), b"half").expect("write partial");
 
     let mut resume = args.clone();
     resume.push("--resume");
