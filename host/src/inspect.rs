@@ -21,6 +21,21 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         manifest.snapshot.id.as_deref().or(manifest.snapshot.method.as_deref()).unwrap_or("-")
     );
     out!("taken {} → {} by sluice {}", manifest.started_at, manifest.finished_at, manifest.tool_version);
+    if !manifest.snapshots.is_empty() {
+        // A resume under --accept-new-snapshot: not one point in time.
+        out!("resumed: the chunks come from {} snapshots", manifest.snapshots.len());
+        for snapshot in &manifest.snapshots {
+            let chunks: usize =
+                manifest.tables.iter().flat_map(|t| &t.chunks).filter(|c| c.run == Some(snapshot.run)).count();
+            out!(
+                "  run {}: snapshot {} (started {}{}), {chunks} chunks",
+                snapshot.run,
+                snapshot.id.as_deref().unwrap_or("-"),
+                snapshot.started_at,
+                if snapshot.held { ", held" } else { "" }
+            );
+        }
+    }
     for item in &manifest.left_out {
         out!("left out on purpose: {item}");
     }

@@ -332,6 +332,19 @@ fn a_killed_mariadb_dump_resumes_under_a_new_snapshot_when_accepted() {
     let out = run(&resume);
     out.assert_success();
     assert!(!out.stderr.contains("is chunked by position"), "key ranges were redone\n{out}");
+    // Chunks of both runs are kept, and the manifest says which is which.
+    let manifest = dir.manifest();
+    let runs: Vec<u64> =
+        manifest["snapshots"].as_array().expect("snapshots").iter().map(|s| s["run"].as_u64().expect("run")).collect();
+    assert_eq!(runs, [1, 2]);
+    let chunk_runs: std::collections::BTreeSet<u64> = manifest["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .flat_map(|t| t["chunks"].as_array().expect("chunks").iter().map(|c| c["run"].as_u64().expect("run")))
+        .collect();
+    assert_eq!(chunk_runs.into_iter().collect::<Vec<_>>(), [1, 2]);
+    run(["inspect", dir.arg()]).assert_success().assert_stdout_contains("resumed: the chunks come from 2 snapshots");
     let target = MyDb::new();
     run(["restore", dir.arg(), target.url(), "--progress", "none"]).assert_success();
     assert_same_mysql(&db, &target);
