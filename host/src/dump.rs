@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
-use crate::error::{Failure, JobContext, UsageContext};
+use crate::error::{Failure, Hint, JobContext, UsageContext};
 use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlannedChunk};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, RunSnapshot, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -99,9 +99,9 @@ pub(crate) fn resume_hint(failure: Failure, job: &DumpJob, store: &dyn Store) ->
         }
     );
     match failure {
-        Failure::Job(e) | Failure::Usage(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
-            Some(signal) => Failure::Interrupted(signal, e.context(hint)),
-            None => Failure::Job(e.context(hint)),
+        Failure::Job(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
+            Some(signal) => Failure::Interrupted(signal, e.context(Hint(hint))),
+            None => Failure::Job(e.context(Hint(hint))),
         },
         other => other,
     }
@@ -254,6 +254,10 @@ pub(crate) async fn carry_out(
         store: store.clone(),
         progress: progress.clone(),
         run: plan.current_run(),
+        source: job.source.server_label(),
+        chunks: (0..catalog.tables.len())
+            .map(|t| plan.chunks.iter().filter(|c| c.chunk.table == t).count() as u32)
+            .collect(),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
     let mut counts = vec![0u64; catalog.tables.len()];
@@ -285,6 +289,9 @@ pub(crate) async fn carry_out(
     manifest.store(&*store).job_err()?;
     journal::remove(&*store).job_err()?;
     summary(&manifest, clock.elapsed());
+    for retried in progress.retries() {
+        out!("{retried}");
+    }
     Ok(())
 }
 

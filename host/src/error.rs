@@ -63,9 +63,19 @@ impl Failure {
     /// out-of-bounds memory access`); what the component itself said goes,
     /// escaped, on the next line (`component x says: "…"`).
     pub fn report(&self) -> String {
+        // What to do next goes last, on a line of its own.
+        let hint = self.error().downcast_ref::<Hint>();
+        let report = self.report_without(usize::from(hint.is_some()));
+        match hint {
+            Some(hint) => format!("{report}\n  {hint}"),
+            None => report,
+        }
+    }
+
+    fn report_without(&self, skip: usize) -> String {
         let mut head: Vec<String> = Vec::new();
         let mut cause: Option<String> = None;
-        for error in self.error().chain() {
+        for error in self.error().chain().skip(skip) {
             if let Some(stage) = error.downcast_ref::<StageError>() {
                 // Plain words on the first line; what the component said,
                 // escaped, or a backtrace on the next ones.
@@ -96,6 +106,17 @@ impl Failure {
     /// Shorthand for a usage failure from a message.
     pub fn usage(message: impl std::fmt::Display) -> Self {
         Failure::Usage(anyhow::anyhow!("{message}"))
+    }
+}
+
+/// What the user can do next, added as the outermost context of an error:
+/// [`Failure::report`] prints it last, on a line of its own.
+#[derive(Debug)]
+pub struct Hint(pub String);
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

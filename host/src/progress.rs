@@ -55,6 +55,8 @@ struct Shared {
     tables: Mutex<BTreeMap<String, TableStats>>,
     warnings: Mutex<Vec<String>>,
     snapshot: Mutex<Option<String>>,
+    /// Chunks retried, by why.
+    retries: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// Emits progress events for one command; clones share one bar and totals.
@@ -162,6 +164,31 @@ impl Progress {
         }
     }
 
+    /// A chunk is read again after a transient failure (`why`: `connection
+    /// loss`), on try `attempt` of `tries`.
+    pub fn retry(&self, table: &str, chunk: u32, attempt: u32, tries: u32, why: &'static str, cause: &str) {
+        *self.shared.retries.lock().unwrap_or_else(|p| p.into_inner()).entry(why).or_default() += 1;
+        let line = format!("retrying {table} chunk {chunk} (try {attempt} of {tries}) after {why}: {cause}");
+        match (self.shown, &self.bar) {
+            (Shown::Json, _) => self.emit(json!({
+                "event": "retry", "table": table, "chunk": chunk, "attempt": attempt, "reason": why, "cause": cause,
+            })),
+            (_, Some(bar)) => bar.println(line),
+            (Shown::Nothing, _) => {}
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// What was retried, for the summary: `2 chunk retries after connection
+    /// loss`.
+    pub fn retries(&self) -> Vec<String> {
+        let retries = self.shared.retries.lock().unwrap_or_else(|p| p.into_inner());
+        retries
+            .iter()
+            .map(|(why, n)| format!("{n} chunk {} after {why}", if *n == 1 { "retry" } else { "retries" }))
+            .collect()
+    }
+
     /// A phase started (schema, data, post-data, checks).
     pub fn phase(&self, name: &str) {
         match (self.shown, &self.bar) {
@@ -206,6 +233,7 @@ impl Progress {
             Shown::Json => self.emit(json!({
                 "event": "run-end", "command": self.command, "tables": tables.len(), "rows": rows, "bytes": bytes,
                 "seconds": elapsed, "exit_code": outcome.as_ref().map_or_else(Failure::exit_code, |()| 0),
+                "retries": self.retries(),
                 "error": outcome.as_ref().err().map(Failure::message),
             })),
             Shown::Bar if outcome.is_ok() && !tables.is_empty() => {
@@ -234,6 +262,9 @@ impl Progress {
                 }
                 for warning in self.shared.warnings.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                     text.push_str(&format!("warning: {warning}\n"));
+                }
+                for retried in self.retries() {
+                    text.push_str(&format!("{retried}\n"));
                 }
                 let _ = std::io::stderr().write_all(text.as_bytes());
             }

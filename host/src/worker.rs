@@ -15,7 +15,8 @@ use tokio::sync::mpsc::{self, Receiver};
 
 use crate::batch::Batch;
 use crate::catalog::{Column, ColumnKind, Table};
-use crate::db::source::{BATCH_BYTES, BATCH_ROWS, ChunkReader, Piece};
+use crate::db::retry::{self, Transient};
+use crate::db::source::{BATCH_BYTES, BATCH_ROWS, CannotRejoin, ChunkReader, Piece, SnapshotGone};
 use crate::format::Format;
 use crate::format::copy_text::{CopyTextDecoder, encode_copy_text};
 use crate::format::mysql_insert::InsertWriter;
@@ -47,6 +48,10 @@ pub struct DumpContext {
     pub writers: Arc<Semaphore>,
     /// The run whose snapshot the chunks are read in, for the journal.
     pub run: u32,
+    /// Where the source is, for messages (`PostgreSQL at host:port`).
+    pub source: String,
+    /// Each table's chunk count, by table index, for messages.
+    pub chunks: Vec<u32>,
 }
 
 /// A dump worker: one reader connection and its stage instances.
@@ -72,9 +77,48 @@ impl pool::Worker for DumpWorker {
             let chunk = &planned.chunk;
             let table = self.context.tables[chunk.table].clone();
             self.context.progress.chunk_started(&table.qualified());
-            let record = dump_chunk(self, &planned)
-                .await
-                .with_context(|| format!("table {} chunk {}", table.qualified(), chunk.index))?;
+            let mut retries = 0;
+            let record = loop {
+                let error = match dump_chunk(self, &planned).await {
+                    Ok(record) => break record,
+                    Err(error) => error,
+                };
+                let Some(why) = retry::transient(&error) else {
+                    return Err(error.context(format!("table {} chunk {}", table.qualified(), chunk.index)));
+                };
+                let place = format!(
+                    "{} while dumping {} chunk {} of {}",
+                    lost(why, &self.context.source),
+                    table.qualified(),
+                    chunk.index,
+                    self.context.chunks[chunk.table]
+                );
+                if retries == retry::MAX_RETRIES {
+                    return Err(error.context(format!("{place}; retried {retries} times")));
+                }
+                retries += 1;
+                let cause = format!("{:#}", error.root_cause());
+                self.context.progress.retry(
+                    &table.qualified(),
+                    chunk.index,
+                    retries + 1,
+                    retry::MAX_RETRIES + 1,
+                    why.words(),
+                    &cause,
+                );
+                tokio::time::sleep(retry::backoff(retries)).await;
+                if let Err(rejoin) = self.reader.reconnect().await {
+                    let how = if rejoin.downcast_ref::<CannotRejoin>().is_some() {
+                        "a new connection cannot join this dump's snapshot, so the dump stops here"
+                    } else if rejoin.downcast_ref::<SnapshotGone>().is_some() {
+                        "the snapshot is gone with the session that held it, so the dump stops here \
+                         (`sluice snapshot hold` keeps one alive for --snapshot NAME)"
+                    } else {
+                        "reconnecting failed too"
+                    };
+                    return Err(error.context(format!("{place}; {how}")));
+                }
+            };
             self.context.progress.chunk_done("dumped", &table.qualified(), chunk.index, record.rows, record.bytes);
             Ok(record)
         })
@@ -82,6 +126,16 @@ impl pool::Worker for DumpWorker {
 
     fn close(self) -> BoxFuture<'static, ()> {
         self.reader.close()
+    }
+}
+
+/// The first words of a transient failure's message.
+fn lost(why: Transient, source: &str) -> String {
+    match why {
+        Transient::ConnectionLost => format!("lost the connection to {source}"),
+        Transient::ServerRestarting => format!("{source} is restarting"),
+        Transient::ServerFull => format!("{source} has too many connections"),
+        Transient::Conflict => format!("a lock conflict on {source}"),
     }
 }
 

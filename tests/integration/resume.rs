@@ -11,8 +11,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sluice_tests::{
-    DumpDir, MyDb, SqliteDb, TestDb, assert_same_database, assert_same_mysql, assert_same_sqlite, restore_into, run,
-    schema_dump, sluice_command, table_checksums,
+    Cut, CutProxy, DumpDir, MyDb, SqliteDb, TestDb, assert_same_database, assert_same_mysql, assert_same_sqlite,
+    restore_into, run, schema_dump, sluice_command, table_checksums,
 };
 
 /// Accounts and a table without a key, big enough for many 256 KiB chunks.
@@ -106,8 +106,13 @@ fn partials(dir: &Path) -> Vec<String> {
     found
 }
 
+/// `dump URL --out DIR -j 1 --progress none`, in chunks of 256 KiB unless
+/// `extra` says otherwise.
 fn dump_args<'a>(url: &'a str, dir: &'a DumpDir, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["dump", url, "--out", dir.arg(), "-j", "1", "--chunk-size", "256KiB", "--progress", "none"];
+    let mut args = vec!["dump", url, "--out", dir.arg(), "-j", "1", "--progress", "none"];
+    if !extra.contains(&"--chunk-size") {
+        args.extend(["--chunk-size", "256KiB"]);
+    }
     args.extend_from_slice(extra);
     args
 }
@@ -377,4 +382,90 @@ fn a_killed_sqlite_dump_resumes_and_redoes_the_table_chunked_by_rowid() {
     let target = SqliteDb::new();
     run(["restore", dir.arg(), &target.url(), "--progress", "none"]).assert_success();
     assert_same_sqlite(&db, &target);
+}
+
+fn host_port(url: &str) -> String {
+    let parsed = url::Url::parse(url).expect("a URL");
+    format!("{}:{}", parsed.host_str().expect("host"), parsed.port().expect("port"))
+}
+
+/// A connection cut mid-chunk (a real TCP cut, by a proxy between sluice
+/// and PostgreSQL): the chunk is read again on a new connection in the same
+/// snapshot, the summary says so, and the dump is exact.
+#[test]
+fn a_postgres_connection_cut_mid_chunk_is_retried_in_the_same_snapshot() {
+    let db = bank();
+    let proxy = CutProxy::start(&host_port(db.url()), Cut::Once { after: 2 << 20 });
+    let url = proxy.url(db.url());
+    let dir = DumpDir::new();
+    let args = dump_args(&url, &dir, &["--chunk-size", "16MiB"]);
+    let out = run(&args);
+    out.assert_success().assert_stdout_contains("1 chunk retry after connection loss");
+    assert_eq!(proxy.cuts(), 1, "the proxy cut nothing: the test tested nothing\n{out}");
+    let target = TestDb::new();
+    restore_into(&dir, &target, &[]).assert_success();
+    assert_same_database(&db, &target);
+}
+
+/// A connection that keeps being cut: three retries, then the dump stops
+/// saying in plain words what happened and where, the low-level cause on
+/// the next line, and how to go on; the resume finishes it exactly.
+#[test]
+fn a_connection_cut_on_every_try_fails_in_plain_words_and_the_resume_finishes() {
+    let db = bank();
+    // The link goes down once 3 MiB have passed, after some chunks of
+    // 256 KiB are done: from then on every connection, new ones too, is cut
+    // 64 KiB into its chunk. pg_dump's connections (the schema, taken while
+    // the rows are read) are spared: this is about the readers' retries.
+    let outage = Cut::Outage { from_total: 3 << 20, after: 64 << 10, spare: Some("pg_dump") };
+    let proxy = CutProxy::start(&host_port(db.url()), outage);
+    let url = proxy.url(db.url());
+    let dir = DumpDir::new();
+    let args = dump_args(&url, &dir, &[]);
+    let out = run(&args);
+    out.assert_code(1);
+    let first = out.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    let expected =
+        format!("error: lost the connection to PostgreSQL at 127.0.0.1:{} while dumping public.", proxy.port());
+    assert!(first.starts_with(&expected) && first.contains("retried 3 times"), "first line: {first}\n{out}");
+    assert!(out.stderr.contains("  cause: "), "{out}");
+    assert!(out.stderr.contains("--resume"), "{out}");
+    assert!(proxy.cuts() >= 4, "{} cuts", proxy.cuts());
+    assert!(!dir.manifest_path().exists());
+    drop(proxy);
+
+    let mut resume = dump_args(db.url(), &dir, &[]);
+    resume.extend(["--resume", "--accept-new-snapshot"]);
+    run(&resume).assert_success();
+    let target = TestDb::new();
+    restore_into(&dir, &target, &[]).assert_success();
+    assert_same_database(&db, &target);
+}
+
+/// MariaDB: a new connection cannot join the dump's snapshot, so a cut
+/// stops the dump cleanly (exit 1, no manifest, no `*.partial`), saying
+/// so; `--resume --accept-new-snapshot` completes it identically.
+#[test]
+fn a_mariadb_connection_cut_stops_the_dump_cleanly_and_the_resume_completes_it() {
+    let db = MyDb::new();
+    db.exec(
+        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
+         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; ANALYZE TABLE account;",
+    );
+    let proxy = CutProxy::start(&host_port(db.url()), Cut::Once { after: 2 << 20 });
+    let url = proxy.url(db.url());
+    let dir = DumpDir::new();
+    let args = dump_args(&url, &dir, &[]);
+    let out = run(&args);
+    out.assert_code(1).assert_stderr_contains("a new connection cannot join this dump's snapshot");
+    assert_eq!(proxy.cuts(), 1);
+    assert!(journalled(dir.path()) > 0, "no chunk was done before the cut\n{out}");
+    assert!(out.stderr.contains("lost the connection to MySQL at 127.0.0.1:"), "{out}");
+    assert!(!dir.manifest_path().exists() && partials(dir.path()).is_empty());
+    let mut resume = dump_args(db.url(), &dir, &[]);
+    resume.extend(["--resume", "--accept-new-snapshot"]);
+    run(&resume).assert_success();
+    let target = MyDb::new();
+    run(["restore", dir.arg(), target.url(), "--progress", "none"]).assert_success();
+    assert_same_mysql(&db, &target);
 }

@@ -12,6 +12,7 @@ mod component;
 mod db;
 mod dump;
 mod mysql;
+mod proxy;
 mod sqlite;
 
 pub use cli::{
@@ -24,4 +25,5 @@ pub use dump::{
     DumpDir, all_stages, chunk_path, chunks_of, dump, is_sha256_hex, restore_into, round_trip, sha256_file, table_entry,
 };
 pub use mysql::{MyDb, assert_same_mysql, mysql_server_url};
+pub use proxy::{Cut, CutProxy};
 pub use sqlite::{SqliteDb, assert_same_sqlite};

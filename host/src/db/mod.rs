@@ -10,6 +10,7 @@ pub mod memory;
 pub mod mysql;
 pub mod postgres;
 pub mod ranges;
+pub mod retry;
 pub mod source;
 pub mod sqlite;
 pub mod statements;
@@ -17,8 +18,8 @@ pub mod target;
 pub mod url;
 
 pub use source::{
-    ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotElsewhere, SnapshotGone,
-    SnapshotInfo, Source, SourceIdentity, SourceOptions,
+    CannotRejoin, ChunkReader, History, LargeObjects, LockMode, NotCarried, Piece, SchemaScripts, SnapshotElsewhere,
+    SnapshotGone, SnapshotInfo, Source, SourceIdentity, SourceOptions,
 };
 pub use target::{LoadFile, Loader, Loaders, MysqlLoad, Target, TargetOptions};
 pub use url::{DbUrl, Engine, redact_url};

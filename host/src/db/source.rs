@@ -260,10 +260,23 @@ pub trait ChunkReader: Send {
         out: &'a Sender<Piece>,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
 
+    /// Replaces a connection that failed with a new one inside the same
+    /// snapshot, so the chunk can be read again. An engine whose snapshot a
+    /// new connection cannot join fails with [`CannotRejoin`].
+    fn reconnect(&mut self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Err(anyhow::Error::new(CannotRejoin)) })
+    }
+
     /// Ends the session politely (a dropped connection shows up in the
     /// server's log as an aborted one).
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
+
+/// A new connection cannot join the dump's snapshot (MySQL/MariaDB start a
+/// snapshot per connection; SQLite's is a read transaction).
+#[derive(Debug, thiserror::Error)]
+#[error("a new connection cannot join this dump's snapshot")]
+pub struct CannotRejoin;
 
 /// A piece of a chunk's rows, on their way from a reader to the chunk's
 /// writer, or of a data file on its way to a loader. Only `End` lets the

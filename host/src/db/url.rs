@@ -97,6 +97,22 @@ impl DbUrl {
         }
     }
 
+    /// Where the server is, for messages: `PostgreSQL at 127.0.0.1:5432`
+    /// (never a user or password), `SQLite file data.db`.
+    pub fn server_label(&self) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("SQLite file {}", self.sqlite_path()),
+            engine => {
+                let host = self.url.host_str().unwrap_or("localhost");
+                let port = self.url.port().unwrap_or(match engine {
+                    Engine::Postgres => 5432,
+                    _ => 3306,
+                });
+                format!("{} at {host}:{port}", engine.label())
+            }
+        }
+    }
+
     /// The file a `sqlite://` URL names: `sqlite://dir/file.db` is relative
     /// to the working directory, `sqlite:///abs/file.db` absolute.
     pub fn sqlite_path(&self) -> String {

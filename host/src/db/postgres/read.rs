@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc::Sender;
 
+use super::snapshot::Rejoin;
 use super::{qualified, quote_ident};
 use crate::catalog::{Table, TableKind};
 use crate::db::source::{ChunkReader, Piece};
@@ -18,12 +19,14 @@ const SEND_BYTES: usize = 256 << 10;
 /// A worker's connection inside the exported snapshot.
 pub struct PgReader {
     conn: PgConnection,
+    rejoin: Rejoin,
 }
 
 impl PgReader {
-    /// A reader on `conn`, which has imported the snapshot.
-    pub fn new(conn: PgConnection) -> Self {
-        PgReader { conn }
+    /// A reader on `conn`, which has imported the snapshot; `rejoin` makes
+    /// another after a lost connection.
+    pub fn new(conn: PgConnection, rejoin: Rejoin) -> Self {
+        PgReader { conn, rejoin }
     }
 }
 
@@ -35,6 +38,13 @@ impl ChunkReader for PgReader {
         out: &'a Sender<Piece>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move { copy_out(&mut self.conn, &copy_out_statement(table, range)?, out).await })
+    }
+
+    fn reconnect(&mut self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.conn = self.rejoin.connect().await?;
+            Ok(())
+        })
     }
 
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {

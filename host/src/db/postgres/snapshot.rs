@@ -63,13 +63,15 @@ impl Coordinator {
         Ok(())
     }
 
-    /// A new worker connection inside the same snapshot.
-    pub async fn worker(&self, url: &DbUrl) -> anyhow::Result<PgConnection> {
-        let mut conn = connect(url).await?;
-        harden(&mut conn, self.restrict_relation_kinds).await?;
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
-        import(&mut conn, &self.snapshot_id).await?;
-        Ok(conn)
+    /// How a worker connection joins this snapshot, now or after its
+    /// connection was lost (while this transaction, or the session holding
+    /// the snapshot, lives).
+    pub fn rejoin(&self, url: &DbUrl) -> Rejoin {
+        Rejoin {
+            url: url.clone(),
+            snapshot_id: self.snapshot_id.clone(),
+            restrict_relation_kinds: self.restrict_relation_kinds,
+        }
     }
 
     /// Ends the transaction once every reader is done.
@@ -94,6 +96,25 @@ async fn import(conn: &mut PgConnection, id: &str) -> anyhow::Result<()> {
             Err(anyhow::Error::new(SnapshotElsewhere { id: id.to_owned() }))
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!("cannot import the snapshot {id}"))),
+    }
+}
+
+/// What a worker connection needs to join the dump's snapshot.
+#[derive(Clone)]
+pub struct Rejoin {
+    url: DbUrl,
+    snapshot_id: String,
+    restrict_relation_kinds: bool,
+}
+
+impl Rejoin {
+    /// A new worker connection inside the snapshot.
+    pub async fn connect(&self) -> anyhow::Result<PgConnection> {
+        let mut conn = connect(&self.url).await?;
+        harden(&mut conn, self.restrict_relation_kinds).await?;
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+        import(&mut conn, &self.snapshot_id).await?;
+        Ok(conn)
     }
 }
 

@@ -92,7 +92,8 @@ impl Source for PgSource {
         Box::pin(async move {
             let mut readers: Vec<Box<dyn ChunkReader>> = Vec::with_capacity(n);
             for _ in 0..n.max(1) {
-                readers.push(Box::new(PgReader::new(self.coordinator.worker(&self.url).await?)));
+                let rejoin = self.coordinator.rejoin(&self.url);
+                readers.push(Box::new(PgReader::new(rejoin.connect().await?, rejoin)));
             }
             Ok(readers)
         })
