@@ -83,6 +83,18 @@ impl pool::Worker for DumpWorker {
                     Ok(record) => break record,
                     Err(error) => error,
                 };
+                if full(&error) {
+                    let store = &self.context.store;
+                    let free = store.free_bytes().map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+                    return Err(error.context(format!(
+                        "disk full writing {}/{} (table {} chunk {}): {free} bytes free; free space and run the same \
+                         dump with --resume",
+                        store.location(),
+                        planned.file,
+                        table.qualified(),
+                        chunk.index
+                    )));
+                }
                 let Some(why) = retry::transient(&error) else {
                     return Err(error.context(format!("table {} chunk {}", table.qualified(), chunk.index)));
                 };
@@ -127,6 +139,15 @@ impl pool::Worker for DumpWorker {
     fn close(self) -> BoxFuture<'static, ()> {
         self.reader.close()
     }
+}
+
+/// Whether `error` is a full disk or an exhausted quota (ENOSPC, EDQUOT).
+fn full(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
+    })
 }
 
 /// The first words of a transient failure's message.

@@ -469,3 +469,67 @@ fn a_mariadb_connection_cut_stops_the_dump_cleanly_and_the_resume_completes_it()
     run(["restore", dir.arg(), target.url(), "--progress", "none"]).assert_success();
     assert_same_mysql(&db, &target);
 }
+
+/// A small tmpfs mounted on a dump directory (the tests run as root, as CI
+/// does); unmounted when dropped.
+struct Tmpfs {
+    path: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(path: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(path).expect("create the mount point");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "cannot mount a tmpfs on {} (the disk-full test needs root)", path.display());
+        Tmpfs { path: path.to_owned() }
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "cannot resize the tmpfs");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// A disk that fills (a real one: a 2 MiB tmpfs): the dump stops with exit
+/// 1 and one clear line naming the file and the free space, keeps the
+/// journal and the finished chunks, leaves no `*.partial` and no manifest;
+/// once space is freed, `--resume` completes it exactly.
+#[test]
+fn a_full_disk_stops_the_dump_cleanly_and_the_resume_completes_it() {
+    let db = bank();
+    let holder = Holder::start(&db);
+    let dir = DumpDir::new();
+    let disk = Tmpfs::mount(dir.path(), "2m");
+    let args = dump_args(db.url(), &dir, &["--compress", "none", "--snapshot", &holder.name]);
+    let out = run(&args);
+    out.assert_code(1);
+    let first = out.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    let expected = format!("error: disk full writing {}/data/", dir.arg());
+    assert!(first.starts_with(&expected), "first line: {first}\n{out}");
+    assert!(first.contains("bytes free; free space and run the same dump with --resume"), "{out}");
+    assert!(!dir.manifest_path().exists() && partials(dir.path()).is_empty(), "{:?}", partials(dir.path()));
+    assert!(journalled(dir.path()) > 0, "no chunk was done before the disk filled\n{out}");
+
+    disk.resize("64m");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    run(&resume).assert_success();
+    let target = TestDb::new();
+    restore_into(&dir, &target, &[]).assert_success();
+    assert_same_database(&db, &target);
+    holder.stop();
+}

@@ -48,6 +48,12 @@ pub trait Store: Send + Sync {
     /// before, so the rerun finds the location as it was.
     fn abandon_dump(&self) -> io::Result<()>;
 
+    /// Bytes still free where the objects go, when the location can say
+    /// (for disk-full messages).
+    fn free_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Removes what parts of an earlier process left uncommitted (a killed
     /// dump's `*.partial` files); returns their names.
     fn remove_partials(&self) -> io::Result<Vec<String>>;

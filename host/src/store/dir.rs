@@ -86,6 +86,11 @@ impl Store for DirStore {
         Ok(())
     }
 
+    fn free_bytes(&self) -> Option<u64> {
+        let stat = rustix::fs::statvfs(&self.root).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
     fn remove_partials(&self) -> io::Result<Vec<String>> {
         let mut keys = Vec::new();
         if self.root.is_dir() {
@@ -184,11 +189,18 @@ impl Write for FilePart {
 impl Part for FilePart {
     fn commit(mut self: Box<Self>) -> io::Result<()> {
         let out = self.out.take().expect("committed once");
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.partial, &self.target)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot commit {}: {e}", self.target.display())))?;
+        let whole = out.into_inner().map_err(|e| e.into_error()).and_then(|file| {
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&self.partial, &self.target)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot commit {}: {e}", self.target.display())))
+        });
+        if let Err(e) = whole {
+            // The last bytes did not reach the disk (a full one, say): what
+            // is there is not a whole object.
+            let _ = fs::remove_file(&self.partial);
+            return Err(e);
+        }
         // The rename is durable only once the directory is synced: a
         // journal record must never outlive a power cut that its chunk
         // file did not.
