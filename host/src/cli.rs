@@ -169,7 +169,7 @@ struct RestoreArgs {
     jobs: usize,
     #[command(flatten)]
     selection: SelectionArgs,
-    /// Continue an interrupted restore.
+    /// Finish an interrupted restore of the same dump into TARGET_URL (skips the files it recorded).
     #[arg(long)]
     resume: bool,
     /// Drop every user object in the target first, instead of refusing a non-empty database.
@@ -313,6 +313,8 @@ pub struct RestoreJob {
     pub selection: Selection,
     /// Drop user objects in the target first.
     pub clean: bool,
+    /// Finish an interrupted restore of the same dump.
+    pub resume: bool,
     /// Engine-specific load settings.
     pub target_options: TargetOptions,
     /// Progress reporting.
@@ -380,8 +382,10 @@ impl Cli {
         match self.command {
             Command::Dump(args) => resolve_dump(args).map(Job::Dump),
             Command::Restore(args) => {
-                if args.resume {
-                    return Err(Failure::usage("restore --resume is not yet supported"));
+                if args.resume && args.clean {
+                    return Err(Failure::usage(
+                        "--resume and --clean contradict each other: --resume keeps what an interrupted restore loaded",
+                    ));
                 }
                 Ok(Job::Restore(RestoreJob {
                     dir: args.dir,
@@ -389,6 +393,7 @@ impl Cli {
                     jobs: check_jobs(args.jobs)?,
                     selection: resolve_selection(&args.selection, &Config::default())?,
                     clean: args.clean,
+                    resume: args.resume,
                     target_options: TargetOptions { mysql_load: args.mysql_load, enable_binlog: args.enable_binlog },
                     progress: args.progress,
                     stages: args.stages,

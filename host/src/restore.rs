@@ -7,7 +7,7 @@
 //! with `--stages wasm`) and framed the way its loader asks; the loader
 //! commits the file only once its checksum matched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 
 use crate::catalog::{ColumnKind, LargeObjectCount, Table};
 use crate::cli::RestoreJob;
+use crate::db::progress::{self, ProgressRow};
 use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
-use crate::error::{Failure, JobContext, UsageContext};
+use crate::error::{Failure, Hint, JobContext, UsageContext};
 use crate::format::copy_text::encode_copy_text;
 use crate::format::load_rows::InsertToRows;
 use crate::format::sql_text::StatementSplitter;
@@ -33,18 +34,20 @@ use crate::progress::Progress;
 use crate::stage::formatter::FormatterInstance;
 use crate::stage::row::wit_table;
 use crate::stage::{Instances, Runtime};
-use crate::store::naming::{POST_DATA, PRE_DATA};
+use crate::stop::{Interrupted, Stop};
+use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA};
 use crate::store::{self, Store};
 
 /// `sluice restore`.
 pub async fn run(job: RestoreJob) -> Result<(), Failure> {
     let mut progress = Progress::new(job.progress, "restore");
-    let result = open_and_execute(&job, &mut progress).await;
+    let stop = Stop::on_signals().job_err()?;
+    let result = open_and_execute(&job, &mut progress, &stop).await;
     progress.run_end(&result);
     result
 }
 
-async fn open_and_execute(job: &RestoreJob, progress: &mut Progress) -> Result<(), Failure> {
+async fn open_and_execute(job: &RestoreJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
     let store = store::open(&job.dir).usage_err()?;
     let manifest = Manifest::load(&*store).usage_err()?;
     let (from, to) = (manifest.source.engine, job.target.engine());
@@ -57,16 +60,103 @@ async fn open_and_execute(job: &RestoreJob, progress: &mut Progress) -> Result<(
         )));
     }
     let target = db::open_target(&job.target, &job.target_options).await.job_err()?;
-    execute(job, &manifest, store, target, progress).await
+    execute(job, &manifest, store, target, progress, stop).await
+}
+
+/// A restore that failed once its bookkeeping existed says how to go on;
+/// a signal's gets its exit code (130, 143).
+fn resume_hint(failure: Failure, job: &RestoreJob) -> Failure {
+    let hint = format!(
+        "the files loaded so far are recorded in {}: run the same command with --resume to finish the restore",
+        job.target
+    );
+    match failure {
+        Failure::Job(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
+            Some(signal) => Failure::Interrupted(signal, e.context(Hint(hint))),
+            None => Failure::Job(e.context(Hint(hint))),
+        },
+        other => other,
+    }
+}
+
+/// The dump's id for the bookkeeping: the SHA-256 of its manifest.
+fn dump_id(store: &dyn Store) -> Result<String, Failure> {
+    use sha2::{Digest, Sha256};
+    let bytes = store.get(MANIFEST).usage_err()?.ok_or_else(|| Failure::usage("the dump has no manifest.json"))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// A schema script that ends by recording `row` (in its transaction where
+/// the engine runs scripts in one).
+fn recorded(target: &dyn Target, script: &str, row: &ProgressRow) -> String {
+    let script = script.trim_end();
+    let end = if script.is_empty() || script.ends_with(';') { "" } else { ";" };
+    format!("{script}{end}\n{};\n", target.record_statement(row))
+}
+
+/// The bookkeeping rows a restore goes on from: empty for a new restore
+/// (the target checked empty, or cleaned), the recorded ones for a resume
+/// of the same dump.
+async fn bookkeeping(
+    job: &RestoreJob,
+    target: &mut dyn Target,
+    owner: &ProgressRow,
+    progress: &Progress,
+) -> Result<HashMap<String, ProgressRow>, Failure> {
+    let object = target.first_user_object().await.job_err()?;
+    if job.resume {
+        let rows = target.progress().await.job_err()?;
+        match rows.iter().find(|r| r.item == progress::OWNER) {
+            Some(found) if found.dump_id != owner.dump_id => {
+                return Err(Failure::usage(format!(
+                    "the restore in progress in {} is of another dump (manifest SHA-256 {}…, this one is {}…): \
+                     --resume only finishes a restore of the same dump",
+                    job.target,
+                    &found.dump_id[..found.dump_id.len().min(12)],
+                    &owner.dump_id[..12]
+                )));
+            }
+            Some(_) => return Ok(rows.into_iter().map(|r| (r.item.clone(), r)).collect()),
+            None if object.is_some() => {
+                return Err(Failure::usage(format!(
+                    "target database {} holds no restore in progress (no sluice bookkeeping) and is not empty: \
+                     --resume only finishes an interrupted restore",
+                    job.target
+                )));
+            }
+            None => {}
+        }
+    } else if let Some(object) = object {
+        if !job.clean {
+            return Err(Failure::usage(format!(
+                "target database {} is not empty (it has {object}): restore into an empty database, pass --clean, \
+                 or --resume to finish an interrupted restore of this dump",
+                job.target
+            )));
+        }
+        progress.phase("cleaning target");
+        target.clean().await.job_err()?;
+    }
+    // A new restore: fresh bookkeeping, owned by this dump.
+    target.drop_progress().await.job_err()?;
+    target.progress().await.job_err()?;
+    let statement = target.record_statement(owner);
+    target.apply_schema(&statement, "the restore bookkeeping").await.job_err()?;
+    Ok(HashMap::new())
 }
 
 /// Restores the dump `manifest` describes, read from `store`, into `target`.
+///
+/// Exactly once, whatever stops it: every file loads in one transaction
+/// together with its bookkeeping row, and each schema script ends by
+/// recording itself; a resume skips what is recorded.
 pub async fn execute(
     job: &RestoreJob,
     manifest: &Manifest,
     store: Arc<dyn Store>,
     mut target: Box<dyn Target>,
     progress: &mut Progress,
+    stop: &Stop,
 ) -> Result<(), Failure> {
     let clock = Instant::now();
     let decoding = Decoding::for_manifest(manifest, job.stages).usage_err()?;
@@ -83,53 +173,171 @@ pub async fn execute(
         .collect();
     let tables: Vec<Table> = entries.iter().map(|e| e.table()).collect();
     let runtime = Runtime::new(job.limits).job_err()?;
-    let per_table: Vec<(String, u64)> = entries.iter().map(|t| (t.qualified(), t.chunks.len() as u64)).collect();
-    let bytes = entries.iter().map(|t| t.bytes).sum();
+    let row = |item: &str, sha256: &str, rows: u64| ProgressRow {
+        dump_id: String::new(),
+        item: item.to_owned(),
+        sha256: sha256.to_owned(),
+        row_count: rows as i64,
+    };
+    let id = dump_id(&*store)?;
+    let owner = ProgressRow { dump_id: id.clone(), ..row(progress::OWNER, "", 0) };
+    let mut done = bookkeeping(job, &mut *target, &owner, progress).await?;
+    let resumed = !done.is_empty();
+    let pending = |t: &TableEntry| t.chunks.iter().filter(|c| !recorded_file(&done, c)).count() as u64;
+    let per_table: Vec<(String, u64)> = entries.iter().map(|t| (t.qualified(), pending(t))).collect();
+    let bytes = entries.iter().flat_map(|t| &t.chunks).filter(|c| !recorded_file(&done, c)).map(|c| c.bytes).sum();
     progress.run_start(&per_table, entries.iter().map(|t| t.rows).sum(), bytes);
-
-    if let Some(object) = target.first_user_object().await.job_err()? {
-        if !job.clean {
-            return Err(Failure::usage(format!(
-                "target database {} is not empty (it has {object}): restore into an empty database or pass --clean",
-                job.target
-            )));
+    let result = async {
+        if !done.contains_key(progress::PRE_DATA_DONE) {
+            if resumed {
+                // The pre-data script had not finished: nothing was loaded
+                // yet, so the target starts over.
+                progress.phase("cleaning target (its pre-data schema had not finished)");
+                target.clean().await.job_err()?;
+                target.progress().await.job_err()?;
+                let statement = target.record_statement(&owner);
+                target.apply_schema(&statement, "the restore bookkeeping").await.job_err()?;
+                done.retain(|item, _| item == progress::OWNER);
+            }
+            progress.phase("pre-data schema");
+            let mark = ProgressRow { dump_id: id.clone(), ..row(progress::PRE_DATA_DONE, "", 0) };
+            target.apply_schema(&recorded(&*target, &pre, &mark), PRE_DATA).await.job_err()?;
         }
-        progress.phase("cleaning target");
-        target.clean().await.job_err()?;
+        let uncounted = load_data(
+            job,
+            &entries,
+            tables,
+            runtime,
+            decoding,
+            store.clone(),
+            &mut *target,
+            &mut done,
+            &id,
+            progress,
+            stop,
+        )
+        .await?;
+        if !done.contains_key(progress::POST_DATA_DONE) {
+            progress.phase("post-data schema");
+            let mark = ProgressRow { dump_id: id.clone(), ..row(progress::POST_DATA_DONE, "", 0) };
+            target.apply_schema(&recorded(&*target, &post, &mark), POST_DATA).await.job_err()?;
+        }
+        Ok::<BTreeSet<usize>, Failure>(uncounted)
     }
-    progress.phase("pre-data schema");
-    target.apply_schema(&pre, PRE_DATA).await.job_err()?;
+    .await;
+    let uncounted = result.map_err(|f| resume_hint(f, job))?;
+    // The counts of every table with a file no loader counted, then the
+    // bookkeeping goes and the sequences are set.
+    let mismatches = count_rows(&entries, &uncounted, &mut *target, progress).await?;
+    if mismatches.is_empty() {
+        target.drop_progress().await.job_err()?;
+    }
+    target.finish(&manifest.sequences).await.job_err()?;
+    if resumed {
+        out!("resumed the restore of this dump into {}", job.target);
+    }
+    report(&entries, manifest.large_objects, mismatches, clock)
+}
 
+/// Whether the bookkeeping records `chunk` as loaded (same file, digest
+/// and rows).
+fn recorded_file(done: &HashMap<String, ProgressRow>, chunk: &ChunkRecord) -> bool {
+    done.get(&chunk.file).is_some_and(|r| r.sha256 == chunk.sha256 && r.row_count == chunk.rows as i64)
+}
+
+/// Loads every file the bookkeeping does not record; returns the tables
+/// with a file no loader counted. A table that loads without transactions
+/// (MyISAM) and has any file pending is emptied and loaded again whole.
+#[allow(clippy::too_many_arguments)]
+async fn load_data(
+    job: &RestoreJob,
+    entries: &[Arc<TableEntry>],
+    tables: Vec<Table>,
+    runtime: Arc<Runtime>,
+    decoding: Decoding,
+    store: Arc<dyn Store>,
+    target: &mut dyn Target,
+    done: &mut HashMap<String, ProgressRow>,
+    id: &str,
+    progress: &mut Progress,
+    stop: &Stop,
+) -> Result<BTreeSet<usize>, Failure> {
+    let is_done = recorded_file;
+    let loose = target.non_transactional(&tables).await.job_err()?;
+    for (i, entry) in entries.iter().enumerate() {
+        if loose[i]
+            && entry.chunks.iter().any(|c| !is_done(done, c))
+            && entry.chunks.iter().any(|c| done.contains_key(&c.file))
+        {
+            progress.warn(&format!(
+                "table {} loads without transactions: it is emptied and loaded again whole",
+                entry.qualified()
+            ));
+            target.truncate(&tables[i]).await.job_err()?;
+            for chunk in &entry.chunks {
+                if done.remove(&chunk.file).is_some() {
+                    let forget = target.forget_statement(&chunk.file);
+                    target.apply_schema(&forget, "the restore bookkeeping").await.job_err()?;
+                }
+            }
+        }
+    }
+    let pending: Vec<Arc<TableEntry>> = entries
+        .iter()
+        .map(|e| {
+            let chunks = e.chunks.iter().filter(|c| !is_done(done, c)).cloned().collect();
+            Arc::new(TableEntry { chunks, ..(**e).clone() })
+        })
+        .collect();
     progress.phase("data");
-    let files: usize = entries.iter().map(|t| t.chunks.len()).sum();
-    let Loaders { loaders, in_dump_order } = target.loaders(job.jobs.min(files).max(1), &tables).await.job_err()?;
-    let work = if in_dump_order { dump_order(&entries) } else { largest_first(&entries) };
-    let context = Arc::new(LoadContext { runtime, decoding, store, progress: progress.clone(), tables });
-    let workers: Vec<LoadWorker> = loaders.into_iter().map(|loader| LoadWorker::new(loader, context.clone())).collect();
-    // Restore keeps the default signal handling until it can resume.
-    let loaded = pool::run(workers, work, &crate::stop::Stop::new())
-        .await
-        .map_err(|e| Failure::Job(e.context(format!("loading into {} failed", target.engine().label()))))?;
+    let files: usize = pending.iter().map(|t| t.chunks.len()).sum();
+    let mut uncounted = BTreeSet::new();
+    if files > 0 {
+        let Loaders { loaders, in_dump_order } = target.loaders(job.jobs.min(files).max(1), &tables).await.job_err()?;
+        let work = if in_dump_order { dump_order(&pending) } else { largest_first(&pending) };
+        let records = work
+            .iter()
+            .map(|(_, _, chunk, _)| {
+                let row = ProgressRow {
+                    dump_id: id.to_owned(),
+                    item: chunk.file.clone(),
+                    sha256: chunk.sha256.clone(),
+                    row_count: chunk.rows as i64,
+                };
+                (chunk.file.clone(), target.record_statement(&row))
+            })
+            .collect();
+        let context = Arc::new(LoadContext { runtime, decoding, store, progress: progress.clone(), tables, records });
+        let workers: Vec<LoadWorker> =
+            loaders.into_iter().map(|loader| LoadWorker::new(loader, context.clone())).collect();
+        let loaded = pool::run(workers, work, stop)
+            .await
+            .map_err(|e| Failure::Job(e.context(format!("loading into {} failed", target.engine().label()))))?;
+        uncounted = loaded.iter().filter(|(_, rows)| rows.is_none()).map(|(i, _)| *i).collect();
+    }
     progress.finish();
+    Ok(uncounted)
+}
 
-    progress.phase("post-data schema");
-    target.apply_schema(&post, POST_DATA).await.job_err()?;
-    // A loader that counted a file's rows checked them as it loaded; only
-    // tables with a file no server counted are counted again.
-    let uncounted: BTreeSet<usize> = loaded.iter().filter(|(_, rows)| rows.is_none()).map(|(i, _)| *i).collect();
-    let mut mismatches = Vec::new();
+/// Counts the rows of the `uncounted` tables and compares them with the
+/// manifest. A loader that counts checked each file before committing it.
+async fn count_rows(
+    entries: &[Arc<TableEntry>],
+    uncounted: &BTreeSet<usize>,
+    target: &mut dyn Target,
+    progress: &Progress,
+) -> Result<Vec<String>, Failure> {
     if !uncounted.is_empty() {
         progress.phase("checking row counts");
     }
-    for i in uncounted {
-        let count = target.count_rows(&context.tables[i]).await.job_err()?;
-        if count != entries[i].rows {
-            let table = &entries[i];
-            mismatches.push(format!("{}: {count} rows restored, manifest says {}", table.qualified(), table.rows));
+    let mut mismatches = Vec::new();
+    for entry in uncounted.iter().map(|&i| &entries[i]) {
+        let count = target.count_rows(&entry.table()).await.job_err()?;
+        if count != entry.rows {
+            mismatches.push(format!("{}: {count} rows restored, manifest says {}", entry.qualified(), entry.rows));
         }
     }
-    target.finish(&manifest.sequences).await.job_err()?;
-    report(&entries, manifest.large_objects, mismatches, clock)
+    Ok(mismatches)
 }
 
 /// One file to load: its table's index among the restored tables, the
@@ -181,6 +389,8 @@ struct LoadContext {
     progress: Progress,
     /// The restored tables, by the index in [`Work`].
     tables: Vec<Table>,
+    /// Each file's bookkeeping statement, by its key.
+    records: HashMap<String, String>,
 }
 
 /// One loader connection and its stage instances.
@@ -245,7 +455,8 @@ async fn load_file(worker: &mut LoadWorker, index: usize, chunk: &ChunkRecord) -
         }
         (instances, result)
     });
-    let loaded = worker.loader.load(LoadFile { table, format, rows: chunk.rows }, rx).await;
+    let record = context.records.get(&chunk.file).map(String::as_str);
+    let loaded = worker.loader.load(LoadFile { table, format, rows: chunk.rows, record }, rx).await;
     let (instances, produced) = producer.await.map_err(|e| anyhow!("the file reader panicked: {e}"))?;
     worker.instances = instances;
     match (produced, loaded) {
@@ -394,6 +605,7 @@ mod tests {
             jobs: 2,
             selection: Selection::default(),
             clean,
+            resume: false,
             target_options: TargetOptions::default(),
             progress: ProgressMode::None,
             stages: StagesMode::Auto,
@@ -426,12 +638,26 @@ mod tests {
         let (store, manifest, rows) = dumped().await;
         let target = MemoryTarget::default();
         let (committed, log) = (target.committed.clone(), target.log.clone());
-        execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect("restore");
+        execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+            .await
+            .expect("restore");
         let committed = committed.lock().expect("lock");
         assert_eq!(sorted_rows(&committed["film"]), sorted_rows(&rows));
         assert_eq!(committed["actor"].iter().filter(|&&b| b == b'\n').count(), 3);
         let log = log.lock().expect("log").clone();
-        assert_eq!(log, vec!["schema schema/pre-data.sql", "schema schema/post-data.sql", "finish with 1 sequences"]);
+        // Fresh bookkeeping first, dropped once the data is checked, before
+        // the sequences.
+        assert_eq!(
+            log,
+            vec![
+                "drop progress",
+                "schema the restore bookkeeping",
+                "schema schema/pre-data.sql",
+                "schema schema/post-data.sql",
+                "drop progress",
+                "finish with 1 sequences"
+            ]
+        );
     }
 
     #[tokio::test]
@@ -444,8 +670,9 @@ mod tests {
         store.corrupt(&damaged.file, &bytes);
         let target = MemoryTarget::default();
         let committed = target.committed.clone();
-        let failure =
-            execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect_err("fails");
+        let failure = execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+            .await
+            .expect_err("fails");
         let message = format!("{:#}", failure.error());
         assert!(message.contains(&format!("{} does not match its size and SHA-256", damaged.file)), "{message}");
         let committed = committed.lock().expect("lock");
@@ -457,15 +684,18 @@ mod tests {
     async fn a_target_that_is_not_empty_is_refused_unless_told_to_clean() {
         let (store, manifest, _) = dumped().await;
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
-        let failure = execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target), &mut quiet())
-            .await
-            .expect_err("refused");
+        let failure =
+            execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target), &mut quiet(), &Stop::new())
+                .await
+                .expect_err("refused");
         assert_eq!(failure.exit_code(), 2);
         assert!(failure.error().to_string().contains("is not empty (it has table t)"));
 
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
         let log = target.log.clone();
-        execute(&job(true), &manifest, Arc::new(store), Box::new(target), &mut quiet()).await.expect("cleaned");
+        execute(&job(true), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+            .await
+            .expect("cleaned");
         assert_eq!(log.lock().expect("log")[0], "clean");
     }
 }

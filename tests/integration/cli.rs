@@ -31,7 +31,7 @@ fn resume_of_a_location_that_holds_no_interrupted_dump_is_refused() {
     assert!(!dir.manifest_path().exists());
     run(["restore", dir.arg(), TestDb::new().url(), "--resume"])
         .assert_code(2)
-        .assert_stderr_contains("not yet supported");
+        .assert_stderr_contains("is not a dump directory");
 }
 
 #[test]

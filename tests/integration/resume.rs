@@ -533,3 +533,163 @@ fn a_full_disk_stops_the_dump_cleanly_and_the_resume_completes_it() {
     assert_same_database(&db, &target);
     holder.stop();
 }
+
+/// Polls `ready` until it holds, while `child` runs.
+fn wait_for(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut stderr = String::new();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr);
+            panic!("the restore ended ({status}) before {what}: make it bigger\n{stderr}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never saw {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn restore_args<'a>(dir: &'a DumpDir, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["restore", dir.arg(), url, "-j", "1", "--progress", "none"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A restore killed inside a file's transaction, into a table without a
+/// key: `restore --resume` gives exactly the source's rows (none twice,
+/// none missing), refuses another dump's restore and a plain rerun, and
+/// leaves no bookkeeping behind.
+#[test]
+fn a_killed_postgres_restore_resumes_exactly_once_on_a_table_without_a_key() {
+    let db = bank();
+    let dir = DumpDir::new();
+    run(dump_args(db.url(), &dir, &[])).assert_success();
+    let target = TestDb::new();
+    let args = restore_args(&dir, target.url(), &[]);
+    let mut child = sluice_command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let recorded = || {
+        target
+            .query(
+                "SELECT count(*) FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid \
+                 WHERE n.nspname = '_sluice' AND c.relname = 'restore_progress'",
+            )
+            .trim()
+            == "1"
+            && target.query_i64("SELECT count(*) FROM _sluice.restore_progress WHERE item LIKE 'data/%'") >= 3
+    };
+    wait_for(&mut child, "three files recorded", recorded);
+    // Now inside a file's transaction: a COPY is running.
+    let copying = || {
+        db.query_i64(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'COPY%'",
+            target.name()
+        )) > 0
+    };
+    wait_for(&mut child, "a COPY in progress", copying);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+
+    run(&args).assert_code(2).assert_stderr_contains("--resume");
+    let other = DumpDir::new();
+    run(dump_args(db.url(), &other, &[])).assert_success();
+    run(restore_args(&other, target.url(), &["--resume"])).assert_code(2).assert_stderr_contains("of another dump");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    run(&resume).assert_success().assert_stdout_contains("resumed the restore");
+    assert_same_database(&db, &target);
+    assert_eq!(target.query_i64("SELECT count(*) FROM pg_namespace WHERE nspname = '_sluice'"), 0);
+    assert_eq!(target.query_i64("SELECT count(*) FROM public.journal_entry"), 40_000);
+}
+
+/// SIGTERM stops a restore cleanly (exit 143, how to resume); the resume
+/// finishes it exactly.
+#[test]
+fn a_signal_stops_a_restore_and_the_resume_finishes_it() {
+    let db = bank();
+    let dir = DumpDir::new();
+    run(dump_args(db.url(), &dir, &[])).assert_success();
+    let target = TestDb::new();
+    let args = restore_args(&dir, target.url(), &[]);
+    let mut child = sluice_command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let recorded = || {
+        target.query("SELECT to_regclass('_sluice.restore_progress') IS NOT NULL") == "t"
+            && target.query_i64("SELECT count(*) FROM _sluice.restore_progress WHERE item LIKE 'data/%'") >= 2
+    };
+    wait_for(&mut child, "two files recorded", recorded);
+    signal(&child, "TERM");
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM") && stderr.contains("--resume"), "{stderr}");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    run(&resume).assert_success();
+    assert_same_database(&db, &target);
+}
+
+/// MariaDB: a killed restore resumes; an InnoDB table keeps its recorded
+/// files, a MyISAM one (no transactions) is emptied and loaded again whole.
+#[test]
+fn a_killed_mariadb_restore_resumes_and_reloads_a_myisam_table_whole() {
+    let db = MyDb::new();
+    db.exec(
+        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
+         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; \
+         CREATE TABLE loose (n int PRIMARY KEY, t varchar(64)) ENGINE=MyISAM; \
+         INSERT INTO loose SELECT seq, MD5(seq) FROM seq_1_to_200000; \
+         ANALYZE TABLE account, loose;",
+    );
+    let dir = DumpDir::new();
+    run(dump_args(db.url(), &dir, &[])).assert_success();
+    let target = MyDb::new();
+    let url = target.url().to_owned();
+    let args = restore_args(&dir, &url, &[]);
+    let mut child = sluice_command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let recorded = || {
+        target.query("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_sluice_restore_progress'") == "1"
+            && target.query("SELECT COUNT(*) FROM _sluice_restore_progress WHERE item LIKE 'data/%loose%'").parse::<i64>().unwrap_or(0) >= 2
+    };
+    wait_for(&mut child, "two files of the MyISAM table recorded", recorded);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    let out = run(&resume);
+    out.assert_success().assert_stderr_contains("table ");
+    assert!(out.stderr.contains("loads without transactions: it is emptied and loaded again whole"), "{out}");
+    assert_same_mysql(&db, &target);
+}
+
+/// SQLite: a restore killed between files resumes exactly.
+#[test]
+fn a_killed_sqlite_restore_resumes_exactly() {
+    let db = SqliteDb::new();
+    db.exec(
+        "CREATE TABLE keyless (a int, b text); \
+         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 120000) \
+         INSERT INTO keyless SELECT n, hex(randomblob(40)) FROM g;",
+    );
+    let url = db.url();
+    let dir = DumpDir::new();
+    run(dump_args(&url, &dir, &[])).assert_success();
+    let target = SqliteDb::new();
+    let target_url = target.url();
+    let args = restore_args(&dir, &target_url, &[]);
+    let mut child = sluice_command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let recorded = || {
+        std::process::Command::new("sqlite3")
+            .arg(target.path())
+            .arg("SELECT count(*) FROM _sluice_restore_progress WHERE item LIKE 'data/%'")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<i64>().ok())
+            .is_some_and(|n| n >= 3)
+    };
+    wait_for(&mut child, "three files recorded", recorded);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    run(&resume).assert_success();
+    assert_same_sqlite(&db, &target);
+}

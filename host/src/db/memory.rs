@@ -231,6 +231,33 @@ impl Target for MemoryTarget {
         })
     }
 
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<crate::db::progress::ProgressRow>>> {
+        // The fake keeps no bookkeeping: every restore of it starts afresh.
+        Box::pin(async move { Ok(Vec::new()) })
+    }
+
+    fn record_statement(&self, row: &crate::db::progress::ProgressRow) -> String {
+        crate::db::progress::ProgressSql::POSTGRES.insert(row)
+    }
+
+    fn forget_statement(&self, item: &str) -> String {
+        crate::db::progress::ProgressSql::POSTGRES.delete(item)
+    }
+
+    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            note(&self.log, "drop progress");
+            Ok(())
+        })
+    }
+
+    fn truncate<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.committed.lock().unwrap_or_else(|p| p.into_inner()).remove(&table.name);
+            Ok(())
+        })
+    }
+
     fn finish<'a>(&'a mut self, sequences: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             note(&self.log, format!("finish with {} sequences", sequences.len()));

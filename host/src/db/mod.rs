@@ -9,6 +9,7 @@
 pub mod memory;
 pub mod mysql;
 pub mod postgres;
+pub mod progress;
 pub mod ranges;
 pub mod retry;
 pub mod source;

@@ -66,7 +66,7 @@ impl<C: SqlConnection> Loader for StatementLoader<C> {
             if let Some((_, before, _)) = around {
                 self.conn.run(before).await?;
             }
-            let loaded = load_file(&mut self.conn, self.begin, pieces).await;
+            let loaded = load_file(&mut self.conn, self.begin, pieces, file.record).await;
             if let Some((_, _, after)) = around {
                 self.conn.run(after).await?;
             }
@@ -79,9 +79,15 @@ impl<C: SqlConnection> Loader for StatementLoader<C> {
     }
 }
 
-/// Runs the statements `pieces` brings between `BEGIN` and `COMMIT`; the
-/// transaction is rolled back unless [`Piece::End`] arrives.
-pub async fn load_file(conn: &mut dyn SqlConnection, begin: &str, mut pieces: Receiver<Piece>) -> anyhow::Result<()> {
+/// Runs the statements `pieces` brings between `BEGIN` and `COMMIT`, then
+/// `record` (the bookkeeping row) last in the same transaction; it is
+/// rolled back unless [`Piece::End`] arrives.
+pub async fn load_file(
+    conn: &mut dyn SqlConnection,
+    begin: &str,
+    mut pieces: Receiver<Piece>,
+    record: Option<&str>,
+) -> anyhow::Result<()> {
     conn.run(begin).await?;
     let outcome = async {
         while let Some(piece) = pieces.recv().await {
@@ -90,7 +96,12 @@ pub async fn load_file(conn: &mut dyn SqlConnection, begin: &str, mut pieces: Re
                     conn.run(std::str::from_utf8(&sql).map_err(|_| anyhow!("a data file is not UTF-8 SQL"))?).await?
                 }
                 Piece::Batch(_) => bail!("a SQL loader got rows in batches"),
-                Piece::End => return Ok(()),
+                Piece::End => {
+                    if let Some(record) = record {
+                        conn.run(record).await?;
+                    }
+                    return Ok(());
+                }
             }
         }
         bail!("the file's reader stopped before its end")

@@ -6,6 +6,7 @@
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::mpsc::Receiver;
 
+use super::progress::ProgressRow;
 use super::source::Piece;
 use super::url::Engine;
 use crate::catalog::{Sequence, Table};
@@ -71,6 +72,30 @@ pub trait Target: Send {
     /// The rows of `table` now in the target.
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>>;
 
+    /// The restore bookkeeping's rows ([`super::progress`]), the table
+    /// created when missing.
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>>;
+
+    /// The statement that records `row`: a loader runs it inside a file's
+    /// transaction, a schema script ends with it.
+    fn record_statement(&self, row: &ProgressRow) -> String;
+
+    /// The statement that removes the row of `item` (a file a resume loads
+    /// again).
+    fn forget_statement(&self, item: &str) -> String;
+
+    /// Drops the bookkeeping once the restore is complete.
+    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>>;
+
+    /// Which of `tables` load without a transaction (MySQL MyISAM, Aria,
+    /// MEMORY): a resume empties and reloads those whole.
+    fn non_transactional<'a>(&'a mut self, tables: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Vec<bool>>> {
+        Box::pin(async move { Ok(vec![false; tables.len()]) })
+    }
+
+    /// Empties `table` (before a resume reloads it whole).
+    fn truncate<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<()>>;
+
     /// Sets the sequences the dump recorded, resets the session, closes.
     fn finish<'a>(&'a mut self, sequences: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>>;
 }
@@ -85,6 +110,9 @@ pub struct LoadFile<'a> {
     pub format: Format,
     /// The rows the manifest says it holds.
     pub rows: u64,
+    /// A statement to run inside the file's transaction, just before it
+    /// commits (the restore's bookkeeping row).
+    pub record: Option<&'a str>,
 }
 
 /// One worker's loading connection.

@@ -178,6 +178,10 @@ impl Loader for LoadDataLoader {
                 }
                 Ok(rows)
             });
+            let loaded = match (loaded, file.record) {
+                (Ok(rows), Some(record)) => self.conn.query_drop(record).await.map(|()| rows).map_err(Into::into),
+                (other, _) => other,
+            };
             let ended = match loaded {
                 Ok(rows) => self.conn.query_drop("COMMIT").await.map(|()| Some(rows)).map_err(Into::into),
                 Err(e) => {

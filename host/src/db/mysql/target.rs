@@ -3,6 +3,7 @@
 //! server allows it (rows counted by the server), else as the dump's own
 //! INSERT statements (rows counted after the load).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, LocalBoxFuture};
@@ -14,10 +15,14 @@ use super::{
     INSERT_HISTORY, LENIENT_MODE, STRICT_MODE, connect, enum_columns, insert_history_failed, with_history, write,
 };
 use crate::catalog::{Sequence, Table};
+use crate::db::progress::{ProgressRow, ProgressSql};
 use crate::db::statements::{SqlConnection, StatementLoader};
 use crate::db::target::{Loader, Loaders, MysqlLoad, Target, TargetOptions};
 use crate::db::url::{DbUrl, Engine};
 use anyhow::Context as _;
+
+/// The restore bookkeeping: an InnoDB table in the target database.
+const PROGRESS: ProgressSql = ProgressSql::MYSQL;
 
 /// A MySQL or MariaDB database to restore into.
 pub struct MyTarget {
@@ -110,6 +115,63 @@ impl Target for MyTarget {
 
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(async move { write::count_rows(self.conn()?, table).await })
+    }
+
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
+        Box::pin(async move {
+            let conn = self.conn()?;
+            sqlx::raw_sql(PROGRESS.create)
+                .execute(&mut *conn)
+                .await
+                .context("cannot create the restore bookkeeping")?;
+            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(PROGRESS.select).fetch_all(conn).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(dump_id, item, sha256, row_count)| ProgressRow { dump_id, item, sha256, row_count })
+                .collect())
+        })
+    }
+
+    fn record_statement(&self, row: &ProgressRow) -> String {
+        PROGRESS.insert(row)
+    }
+
+    fn forget_statement(&self, item: &str) -> String {
+        PROGRESS.delete(item)
+    }
+
+    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::raw_sql(PROGRESS.drop).execute(self.conn()?).await?;
+            Ok(())
+        })
+    }
+
+    fn non_transactional<'a>(&'a mut self, tables: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Vec<bool>>> {
+        Box::pin(async move {
+            let engines: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT CAST(TABLE_NAME AS CHAR), CAST(ENGINE AS CHAR) FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = DATABASE()",
+            )
+            .fetch_all(self.conn()?)
+            .await?;
+            let engines: HashMap<String, Option<String>> = engines.into_iter().collect();
+            // Only InnoDB rolls a failed load back; MyISAM, Aria, MEMORY keep
+            // what was loaded before the failure.
+            Ok(tables
+                .iter()
+                .map(|t| {
+                    engines.get(&t.name).and_then(|e| e.as_deref()).is_some_and(|e| !e.eq_ignore_ascii_case("InnoDB"))
+                })
+                .collect())
+        })
+    }
+
+    fn truncate<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::raw_sql(&format!("DELETE FROM {}", super::quote_ident(&table.name))).execute(self.conn()?).await?;
+            Ok(())
+        })
     }
 
     fn finish<'a>(&'a mut self, _: &'a [Sequence]) -> LocalBoxFuture<'a, anyhow::Result<()>> {

@@ -29,6 +29,7 @@ pub async fn first_user_object(conn: &mut MySqlConnection) -> anyhow::Result<Opt
     let found: Option<String> = sqlx::query_scalar(
         "SELECT CAST(CONCAT(kind, ' ', name) AS CHAR) FROM ( \
            SELECT 'table' AS kind, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME <> '_sluice_restore_progress' \
            UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() \
            UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()) AS o LIMIT 1",
     )

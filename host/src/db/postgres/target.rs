@@ -2,16 +2,21 @@
 //! `COPY … FROM STDIN` on one connection per worker, each file in its own
 //! transaction, then sequences.
 
+use anyhow::Context;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc::Receiver;
 
 use super::{connect, large_objects, schema, write};
 use crate::catalog::{Sequence, Table, TableKind};
+use crate::db::progress::{ProgressRow, ProgressSql};
 use crate::db::source::Piece;
 use crate::db::target::{LoadFile, Loader, Loaders, Target};
 use crate::db::url::{DbUrl, Engine};
 use crate::format::Framing;
+
+/// The restore bookkeeping, in a schema of its own.
+const PROGRESS: ProgressSql = ProgressSql::POSTGRES;
 
 /// A PostgreSQL database to restore into.
 pub struct PgTarget {
@@ -69,6 +74,44 @@ impl Target for PgTarget {
             let sql = format!("SELECT count(*) FROM ONLY {}{filter}", super::qualified(&table.schema, &table.name));
             let n: i64 = sqlx::query_scalar(&sql).fetch_one(self.conn()?).await?;
             Ok(n.max(0) as u64)
+        })
+    }
+
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
+        Box::pin(async move {
+            let conn = self.conn()?;
+            sqlx::raw_sql(PROGRESS.create)
+                .execute(&mut *conn)
+                .await
+                .context("cannot create the restore bookkeeping")?;
+            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(PROGRESS.select).fetch_all(conn).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(dump_id, item, sha256, row_count)| ProgressRow { dump_id, item, sha256, row_count })
+                .collect())
+        })
+    }
+
+    fn record_statement(&self, row: &ProgressRow) -> String {
+        PROGRESS.insert(row)
+    }
+
+    fn forget_statement(&self, item: &str) -> String {
+        PROGRESS.delete(item)
+    }
+
+    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            sqlx::raw_sql(PROGRESS.drop).execute(self.conn()?).await?;
+            Ok(())
+        })
+    }
+
+    fn truncate<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let sql = format!("TRUNCATE ONLY {}", super::qualified(&table.schema, &table.name));
+            sqlx::raw_sql(&sql).execute(self.conn()?).await?;
+            Ok(())
         })
     }
 
@@ -142,6 +185,13 @@ impl Loader for PgLoader {
                     .map(|_| rows)
                     .map_err(|e| anyhow::Error::new(e).context("cannot write the large objects' pieces")),
                 other => other,
+            };
+            let outcome = match (outcome, file.record) {
+                (Ok(rows), Some(record)) => sqlx::Executor::execute(&mut self.conn, record)
+                    .await
+                    .map(|_| rows)
+                    .map_err(|e| anyhow::Error::new(e).context("cannot record the loaded file")),
+                (other, _) => other,
             };
             match outcome {
                 Ok(rows) => {

@@ -25,18 +25,18 @@ const USER_OBJECTS: &str = r#"
 SELECT kind || ' ' || name FROM (
   SELECT 'relation' AS kind, n.nspname || '.' || c.relname AS name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+   WHERE n.nspname NOT IN ('information_schema', '_sluice') AND n.nspname !~ '^pg_'
   UNION ALL
   SELECT 'schema', n.nspname FROM pg_namespace n
-   WHERE n.nspname NOT IN ('public', 'information_schema') AND n.nspname !~ '^pg_'
+   WHERE n.nspname NOT IN ('public', 'information_schema', '_sluice') AND n.nspname !~ '^pg_'
   UNION ALL
   SELECT 'function', n.nspname || '.' || p.proname
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-   WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+   WHERE n.nspname NOT IN ('information_schema', '_sluice') AND n.nspname !~ '^pg_'
   UNION ALL
   SELECT 'type', n.nspname || '.' || t.typname
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-   WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' AND t.typtype IN ('d', 'e', 'r', 'm', 'c')
+   WHERE n.nspname NOT IN ('information_schema', '_sluice') AND n.nspname !~ '^pg_' AND t.typtype IN ('d', 'e', 'r', 'm', 'c')
      AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
   UNION ALL
   SELECT 'extension', e.extname FROM pg_extension e WHERE e.extname <> 'plpgsql'

@@ -18,7 +18,8 @@ pub const LOAD_SETTINGS: &str = "PRAGMA synchronous = OFF; PRAGMA cache_size = -
 /// The first user object in the target, if any.
 pub async fn first_user_object(conn: &mut SqliteConnection) -> anyhow::Result<Option<String>> {
     let row = sqlx::query(
-        "SELECT type || ' ' || name AS object FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1",
+        "SELECT type || ' ' || name AS object FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND name <> '_sluice_restore_progress' LIMIT 1",
     )
     .fetch_optional(&mut *conn)
     .await?;
