@@ -98,6 +98,12 @@ bench SCALE="5000000":
     bash scripts/bench.sh {{ SCALE }}
     bash scripts/bench-mariadb.sh {{ SCALE }}
     bash scripts/bench-large-objects.sh
+    bash scripts/bench-resume.sh {{ SCALE }}
+
+# Resume after SIGKILL at 50% against a full dump (held snapshot); with SLUICE_BASELINE=PATH, dump and restore side by side with a build without the journal
+[group('bench')]
+bench-resume SCALE="5000000":
+    bash scripts/bench-resume.sh {{ SCALE }}
 
 # Only the MariaDB half of `just bench`: mydumper/myloader and the raw SELECT limit
 [group('bench')]
