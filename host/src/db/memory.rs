@@ -231,17 +231,17 @@ impl Target for MemoryTarget {
         })
     }
 
-    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<crate::db::progress::ProgressRow>>> {
-        // The fake keeps no bookkeeping: every restore of it starts afresh.
+    fn progress_sql(&self) -> crate::db::progress::ProgressSql {
+        crate::db::progress::ProgressSql::POSTGRES
+    }
+
+    fn progress_rows(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<crate::db::progress::ProgressRow>>> {
         Box::pin(async move { Ok(Vec::new()) })
     }
 
-    fn record_statement(&self, row: &crate::db::progress::ProgressRow) -> String {
-        crate::db::progress::ProgressSql::POSTGRES.insert(row)
-    }
-
-    fn forget_statement(&self, item: &str) -> String {
-        crate::db::progress::ProgressSql::POSTGRES.delete(item)
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<crate::db::progress::ProgressRow>>> {
+        // The fake keeps no bookkeeping: every restore of it starts afresh.
+        Box::pin(async move { Ok(Vec::new()) })
     }
 
     fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {

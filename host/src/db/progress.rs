@@ -24,6 +24,12 @@ pub struct ProgressRow {
     pub row_count: i64,
 }
 
+impl From<(String, String, String, i64)> for ProgressRow {
+    fn from((dump_id, item, sha256, row_count): (String, String, String, i64)) -> Self {
+        ProgressRow { dump_id, item, sha256, row_count }
+    }
+}
+
 /// The bookkeeping's SQL in one engine's dialect.
 #[derive(Debug, Clone, Copy)]
 pub struct ProgressSql {

@@ -6,7 +6,7 @@
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tokio::sync::mpsc::Receiver;
 
-use super::progress::ProgressRow;
+use super::progress::{ProgressRow, ProgressSql};
 use super::source::Piece;
 use super::url::Engine;
 use crate::catalog::{Sequence, Table};
@@ -72,20 +72,40 @@ pub trait Target: Send {
     /// The rows of `table` now in the target.
     fn count_rows<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<u64>>;
 
-    /// The restore bookkeeping's rows ([`super::progress`]), the table
-    /// created when missing.
-    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>>;
+    /// The dialect of the restore bookkeeping ([`super::progress`]).
+    fn progress_sql(&self) -> ProgressSql;
+
+    /// The bookkeeping's rows, as they are (the table exists).
+    fn progress_rows(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>>;
+
+    /// The bookkeeping's rows, the table created when missing.
+    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
+        Box::pin(async move {
+            let create = self.progress_sql().create;
+            self.apply_schema(create, "the restore bookkeeping").await?;
+            self.progress_rows().await
+        })
+    }
 
     /// The statement that records `row`: a loader runs it inside a file's
     /// transaction, a schema script ends with it.
-    fn record_statement(&self, row: &ProgressRow) -> String;
+    fn record_statement(&self, row: &ProgressRow) -> String {
+        self.progress_sql().insert(row)
+    }
 
     /// The statement that removes the row of `item` (a file a resume loads
     /// again).
-    fn forget_statement(&self, item: &str) -> String;
+    fn forget_statement(&self, item: &str) -> String {
+        self.progress_sql().delete(item)
+    }
 
     /// Drops the bookkeeping once the restore is complete.
-    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>>;
+    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            let drop = self.progress_sql().drop;
+            self.apply_schema(drop, "dropping the restore bookkeeping").await
+        })
+    }
 
     /// Which of `tables` load without a transaction (MySQL MyISAM, Aria,
     /// MEMORY): a resume empties and reloads those whole.

@@ -117,36 +117,6 @@ impl Target for MyTarget {
         Box::pin(async move { write::count_rows(self.conn()?, table).await })
     }
 
-    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
-        Box::pin(async move {
-            let conn = self.conn()?;
-            sqlx::raw_sql(PROGRESS.create)
-                .execute(&mut *conn)
-                .await
-                .context("cannot create the restore bookkeeping")?;
-            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(PROGRESS.select).fetch_all(conn).await?;
-            Ok(rows
-                .into_iter()
-                .map(|(dump_id, item, sha256, row_count)| ProgressRow { dump_id, item, sha256, row_count })
-                .collect())
-        })
-    }
-
-    fn record_statement(&self, row: &ProgressRow) -> String {
-        PROGRESS.insert(row)
-    }
-
-    fn forget_statement(&self, item: &str) -> String {
-        PROGRESS.delete(item)
-    }
-
-    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            sqlx::raw_sql(PROGRESS.drop).execute(self.conn()?).await?;
-            Ok(())
-        })
-    }
-
     fn non_transactional<'a>(&'a mut self, tables: &'a [Table]) -> LocalBoxFuture<'a, anyhow::Result<Vec<bool>>> {
         Box::pin(async move {
             let engines: Vec<(String, Option<String>)> = sqlx::query_as(
@@ -171,6 +141,18 @@ impl Target for MyTarget {
         Box::pin(async move {
             sqlx::raw_sql(&format!("DELETE FROM {}", super::quote_ident(&table.name))).execute(self.conn()?).await?;
             Ok(())
+        })
+    }
+
+    fn progress_sql(&self) -> ProgressSql {
+        PROGRESS
+    }
+
+    fn progress_rows(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
+        Box::pin(async move {
+            let rows: Vec<(String, String, String, i64)> =
+                sqlx::query_as(PROGRESS.select).fetch_all(self.conn()?).await?;
+            Ok(rows.into_iter().map(ProgressRow::from).collect())
         })
     }
 

@@ -2,7 +2,6 @@
 //! `COPY … FROM STDIN` on one connection per worker, each file in its own
 //! transaction, then sequences.
 
-use anyhow::Context;
 use futures_util::future::{BoxFuture, LocalBoxFuture};
 use sqlx::postgres::PgConnection;
 use tokio::sync::mpsc::Receiver;
@@ -77,41 +76,23 @@ impl Target for PgTarget {
         })
     }
 
-    fn progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
-        Box::pin(async move {
-            let conn = self.conn()?;
-            sqlx::raw_sql(PROGRESS.create)
-                .execute(&mut *conn)
-                .await
-                .context("cannot create the restore bookkeeping")?;
-            let rows: Vec<(String, String, String, i64)> = sqlx::query_as(PROGRESS.select).fetch_all(conn).await?;
-            Ok(rows
-                .into_iter()
-                .map(|(dump_id, item, sha256, row_count)| ProgressRow { dump_id, item, sha256, row_count })
-                .collect())
-        })
-    }
-
-    fn record_statement(&self, row: &ProgressRow) -> String {
-        PROGRESS.insert(row)
-    }
-
-    fn forget_statement(&self, item: &str) -> String {
-        PROGRESS.delete(item)
-    }
-
-    fn drop_progress(&mut self) -> LocalBoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            sqlx::raw_sql(PROGRESS.drop).execute(self.conn()?).await?;
-            Ok(())
-        })
-    }
-
     fn truncate<'a>(&'a mut self, table: &'a Table) -> LocalBoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let sql = format!("TRUNCATE ONLY {}", super::qualified(&table.schema, &table.name));
             sqlx::raw_sql(&sql).execute(self.conn()?).await?;
             Ok(())
+        })
+    }
+
+    fn progress_sql(&self) -> ProgressSql {
+        PROGRESS
+    }
+
+    fn progress_rows(&mut self) -> LocalBoxFuture<'_, anyhow::Result<Vec<ProgressRow>>> {
+        Box::pin(async move {
+            let rows: Vec<(String, String, String, i64)> =
+                sqlx::query_as(PROGRESS.select).fetch_all(self.conn()?).await?;
+            Ok(rows.into_iter().map(ProgressRow::from).collect())
         })
     }
 
