@@ -4,7 +4,8 @@
 #
 #   1. a full dump in a held snapshot (`sluice snapshot hold`, --snapshot),
 #      RUNS times: the median is T_full
-#   2. the same dump SIGKILLed once half of its chunks are journalled, then
+#   2. the same dump SIGKILLed once chunks holding half of its estimated
+#      bytes are journalled, then
 #      `--resume` in the same snapshot, RUNS times: the median resume is
 #      T_resume; target T_resume / T_full <= 0.6
 #   3. with SLUICE_BASELINE=/path/to/sluice (a build without the journal and
@@ -63,8 +64,18 @@ psql -X -q -d "$SRC" -c "SELECT count(*) FROM big" >/dev/null   # warm the cache
 now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-journalled() { find "$1/journal" -name '*.json' 2>/dev/null | wc -l; }
-planned() { python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['chunks']))" "$1/plan.json" 2>/dev/null || echo 0; }
+# Percent of the plan's estimated bytes whose chunks are journalled (chunks
+# go largest first, so half the chunks would be far more than half the data).
+done_percent() {
+    python3 - "$1" <<'PY' 2>/dev/null || echo 0
+import json, os, sys
+d = sys.argv[1]
+plan = json.load(open(os.path.join(d, "plan.json")))
+size = {c["id"]: c["estimated_bytes"] for c in plan["chunks"]}
+done = [int(f.split(".")[0]) for f in os.listdir(os.path.join(d, "journal")) if f.endswith(".json")]
+print(int(100 * sum(size.get(i, 0) for i in done) / max(1, sum(size.values()))))
+PY
+}
 
 # A held snapshot: the resumed dump reads in the same one.
 "$SLUICE" snapshot hold "$SRC" > "$WORK/holder.out" 2>/dev/null &
@@ -87,8 +98,7 @@ for _ in $(seq "$RUNS"); do
     "$SLUICE" dump "$SRC" --out "$WORK/killed" "${common[@]}" >/dev/null 2>&1 &
     pid=$!
     while :; do
-        total=$(planned "$WORK/killed")
-        if (( total > 0 && $(journalled "$WORK/killed") * 2 >= total )); then break; fi
+        if (( $(done_percent "$WORK/killed") >= 50 )); then break; fi
         kill -0 "$pid" 2>/dev/null || die "the dump ended before half of its chunks were done"
         sleep 0.02
     done
@@ -103,14 +113,17 @@ T_RESUME=$(median "${resumed[@]}")
 {
     echo "resume bench: scale $SCALE, $(nproc) cores, runs $RUNS, -j 2, chunks of 64 MiB, held snapshot"
     printf 'full dump (median of %s)            %8.2f s   [%s]\n' "$RUNS" "$T_FULL" "${full[*]}"
-    printf 'resume after SIGKILL at 50%%         %8.2f s   [%s]\n' "$T_RESUME" "${resumed[*]}"
+    printf 'resume after SIGKILL at 50%% of bytes%8.2f s   [%s]\n' "$T_RESUME" "${resumed[*]}"
     printf 'resume / full                        %8.2f     target <= 0.60\n' "$(calc "$T_RESUME / $T_FULL")"
 } | tee "$OUT/resume.txt"
 
 if [[ -n $BASELINE ]]; then
     declare -A dump_t restore_t
-    for _ in $(seq "$RUNS"); do
-        for build in current baseline; do
+    for run in $(seq "$RUNS"); do
+        # Alternate which build goes first, so neither always gets the
+        # other's warm caches.
+        order="current baseline"; (( run % 2 == 0 )) && order="baseline current"
+        for build in $order; do
             bin="$SLUICE"; [[ $build == baseline ]] && bin="$BASELINE"
             rm -rf "$WORK/$build"
             t0=$(now); "$bin" dump "$SRC" --out "$WORK/$build" -j 2 --progress none >/dev/null; t1=$(now)
@@ -122,11 +135,11 @@ if [[ -n $BASELINE ]]; then
     done
     {
         for what in dump restore; do
-            declare -n times="${what}_t"
-            cur=$(median ${times[current]}); base=$(median ${times[baseline]})
+            if [[ $what == dump ]]; then cur_t=${dump_t[current]}; base_t=${dump_t[baseline]}
+            else cur_t=${restore_t[current]}; base_t=${restore_t[baseline]}; fi
+            cur=$(median $cur_t); base=$(median $base_t)
             printf '%-8s with bookkeeping %7.2f s, baseline %7.2f s, ratio %5.3f (target <= 1.02)   [%s| %s]\n' \
-                "$what" "$cur" "$base" "$(calc "$cur / $base")" "${times[current]}" "${times[baseline]}"
-            unset -n times
+                "$what" "$cur" "$base" "$(calc "$cur / $base")" "$cur_t" "$base_t"
         done
     } | tee -a "$OUT/resume.txt"
 fi

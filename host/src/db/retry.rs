@@ -75,6 +75,11 @@ fn of_database(error: &dyn DatabaseError) -> Option<Transient> {
             _ => None,
         };
     }
+    if let Some(sqlite) = error.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+        let code = sqlite.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+        return matches!(code & 0xff, 5 | 6).then_some(Transient::Conflict);
+    }
     let code = error.code()?;
     match code.as_ref() {
         c if c.starts_with("08") => Some(Transient::ConnectionLost),

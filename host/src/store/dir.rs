@@ -113,7 +113,8 @@ impl Store for DirStore {
         let partial = PathBuf::from(partial);
         let file = File::create(&partial)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", partial.display())))?;
-        Ok(Box::new(FilePart { out: Some(BufWriter::with_capacity(1 << 20, file)), partial, target }))
+        let top_level = !key.contains('/');
+        Ok(Box::new(FilePart { out: Some(BufWriter::with_capacity(1 << 20, file)), partial, target, top_level }))
     }
 
     fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
@@ -174,6 +175,9 @@ struct FilePart {
     out: Option<BufWriter<File>>,
     partial: PathBuf,
     target: PathBuf,
+    /// A top-level object (`plan.json`, `manifest.json`): its directory is
+    /// synced after the rename.
+    top_level: bool,
 }
 
 impl Write for FilePart {
@@ -201,10 +205,14 @@ impl Part for FilePart {
             let _ = fs::remove_file(&self.partial);
             return Err(e);
         }
-        // The rename is durable only once the directory is synced: a
-        // journal record must never outlive a power cut that its chunk
-        // file did not.
-        if let Some(parent) = self.target.parent() {
+        // A rename is durable once its directory is synced. Only the
+        // top-level objects (plan.json, manifest.json) need it: a chunk file
+        // or journal record lost to a power cut is found missing by the
+        // resume's checks and dumped again, and syncing their directories
+        // cost about 8% of a dump (one sync per chunk and per record).
+        if self.top_level
+            && let Some(parent) = self.target.parent()
+        {
             File::open(parent)?.sync_all()?;
         }
         Ok(())

@@ -10,11 +10,11 @@
 //! writers carry on during the dump; in rollback-journal mode the readers'
 //! shared locks make writers wait until the dump ends, as any long read does.
 
-use anyhow::Context;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
 
 use super::connect;
+use crate::db::retry;
 use crate::db::url::DbUrl;
 
 /// Reader connections, each inside a read transaction that started while
@@ -31,9 +31,27 @@ impl Snapshot {
     pub async fn take(url: &DbUrl, readers: usize) -> anyhow::Result<Snapshot> {
         let mut coordinator = connect(url, false).await?;
         let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut coordinator).await?;
-        coordinator.execute("BEGIN IMMEDIATE").await.context(
-            "cannot take SQLite's write lock to start a consistent snapshot (is the file read-only, or held by a long write?)",
-        )?;
+        // A busy or locked database (a writer holding its lock past the busy
+        // timeout) is tried again, as a transient fault.
+        let mut tries = 0;
+        loop {
+            match coordinator.execute("BEGIN IMMEDIATE").await {
+                Ok(_) => break,
+                Err(e) => {
+                    let e = anyhow::Error::new(e);
+                    if tries < retry::MAX_RETRIES && retry::transient(&e).is_some() {
+                        tries += 1;
+                        tracing::warn!(tries, "SQLite is busy; trying again to take its write lock.");
+                        tokio::time::sleep(retry::backoff(tries)).await;
+                        continue;
+                    }
+                    return Err(e.context(
+                        "cannot take SQLite's write lock to start a consistent snapshot (is the file read-only, or \
+                         held by a long write?)",
+                    ));
+                }
+            }
+        }
         let mut opened = Vec::with_capacity(readers.max(1));
         for _ in 0..readers.max(1) {
             let mut reader = connect(url, false).await?;
