@@ -23,14 +23,13 @@ use crate::pipeline::{Output, TablePipeline, check_row_stages, pipelines};
 use crate::plan::{self, Chunk};
 use crate::pool;
 use crate::progress::Progress;
-use crate::resume;
 use crate::stage::{ComponentSource, Runtime};
 use crate::stop::{Interrupted, Stop};
 use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA, chunk_key};
 use crate::store::{self, Store, Written};
 use crate::worker::{DumpContext, DumpWorker};
 
-/// `sluice dump`.
+/// `sluice dump` (without `--resume`, which [`crate::resume`] runs).
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let mut progress = Progress::new(job.progress, "dump");
     let stop = Stop::on_signals().job_err()?;
@@ -41,9 +40,6 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
 
 async fn open_and_execute(job: &DumpJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
     let store = store::open(&job.out).usage_err()?;
-    if job.resume {
-        return resume::run(job, store, progress, stop).await;
-    }
     refuse_used(&*store)?;
     let source = db::open_source(&job.source, &source_options(job)).await.job_err()?;
     let result = execute(job, source, store.clone(), progress, stop).await;

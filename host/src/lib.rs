@@ -38,6 +38,7 @@ pub use error::Failure;
 /// Runs one resolved command to completion.
 pub async fn run(job: cli::Job) -> Result<(), Failure> {
     match job {
+        cli::Job::Dump(job) if job.resume => resume::run(job).await,
         cli::Job::Dump(job) => dump::run(job).await,
         cli::Job::Restore(job) => restore::run(job).await,
         cli::Job::Verify(job) => verify::run(job).await,

@@ -34,7 +34,18 @@ use crate::store::Store;
 use crate::store::naming::{DATA_PREFIX, MANIFEST, POST_DATA, PRE_DATA};
 
 /// `sluice dump SOURCE --out LOCATION --resume`.
-pub async fn run(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
+pub async fn run(job: DumpJob) -> Result<(), Failure> {
+    let mut progress = Progress::new(job.progress, "dump");
+    let stop = Stop::on_signals().job_err()?;
+    let result = match crate::store::open(&job.out) {
+        Ok(store) => resume(&job, store, &mut progress, &stop).await,
+        Err(e) => Err(Failure::Usage(e)),
+    };
+    progress.run_end(&result);
+    result
+}
+
+async fn resume(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
     let location = store.location();
     if store.exists(MANIFEST).usage_err()? {
         out!("the dump in {location} is already complete: nothing to resume");
