@@ -178,4 +178,39 @@ mod tests {
         assert_eq!(interrupted.signal, crate::stop::SIGTERM);
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
     }
+
+    /// Takes far longer than the grace on every item.
+    struct Stuck;
+
+    impl Worker for Stuck {
+        type Item = u32;
+        type Output = u32;
+
+        fn run(&mut self, item: u32) -> BoxFuture<'_, anyhow::Result<u32>> {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                Ok(item)
+            })
+        }
+
+        fn close(self) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_stop_aborts_running_items_at_once() {
+        let stop = Stop::new();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            stopper.request(crate::stop::SIGINT);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            stopper.request(crate::stop::SIGINT);
+        });
+        let started = std::time::Instant::now();
+        let error = run(vec![Stuck, Stuck], (0..10).collect(), &stop).await.expect_err("interrupted");
+        assert_eq!(error.downcast_ref::<crate::stop::Interrupted>().map(|i| i.signal), Some(crate::stop::SIGINT));
+        assert!(started.elapsed() < GRACE, "took {:?}: the second stop did not abort", started.elapsed());
+    }
 }
