@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
-use crate::error::{Failure, Hint, JobContext, UsageContext};
+use crate::error::{Failure, JobContext, UsageContext};
 use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlannedChunk};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, RunSnapshot, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -24,7 +24,7 @@ use crate::plan::{self, Chunk};
 use crate::pool;
 use crate::progress::Progress;
 use crate::stage::{ComponentSource, Runtime};
-use crate::stop::{Interrupted, Stop};
+use crate::stop::Stop;
 use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA, chunk_key};
 use crate::store::{self, Store, Written};
 use crate::worker::{DumpContext, DumpWorker};
@@ -94,13 +94,7 @@ pub(crate) fn resume_hint(failure: Failure, job: &DumpJob, store: &dyn Store) ->
             " (add --accept-new-snapshot: the snapshot ends with this run)"
         }
     );
-    match failure {
-        Failure::Job(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
-            Some(signal) => Failure::Interrupted(signal, e.context(Hint(hint))),
-            None => Failure::Job(e.context(Hint(hint))),
-        },
-        other => other,
-    }
+    failure.with_hint(hint)
 }
 
 pub(crate) fn source_options(job: &DumpJob) -> SourceOptions {
@@ -251,9 +245,10 @@ pub(crate) async fn carry_out(
         progress: progress.clone(),
         run: plan.current_run(),
         source: job.source.server_label(),
-        chunks: (0..catalog.tables.len())
-            .map(|t| plan.chunks.iter().filter(|c| c.chunk.table == t).count() as u32)
-            .collect(),
+        chunks: plan.chunks.iter().fold(vec![0u32; catalog.tables.len()], |mut counts, c| {
+            counts[c.chunk.table] += 1;
+            counts
+        }),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
     let mut counts = vec![0u64; catalog.tables.len()];

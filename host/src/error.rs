@@ -103,6 +103,19 @@ impl Failure {
         }
     }
 
+    /// A job failure that says what to do next (`hint`, printed last); one
+    /// a signal caused becomes [`Failure::Interrupted`] (exit 130, 143).
+    /// Usage failures stay as they are: nothing was done to resume.
+    pub fn with_hint(self, hint: String) -> Failure {
+        match self {
+            Failure::Job(e) => match e.downcast_ref::<crate::stop::Interrupted>().map(|i| i.signal) {
+                Some(signal) => Failure::Interrupted(signal, e.context(Hint(hint))),
+                None => Failure::Job(e.context(Hint(hint))),
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for a usage failure from a message.
     pub fn usage(message: impl std::fmt::Display) -> Self {
         Failure::Usage(anyhow::anyhow!("{message}"))

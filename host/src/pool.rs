@@ -145,16 +145,17 @@ mod tests {
         assert_eq!(error.to_string(), "item 4 failed");
     }
 
-    /// Waits a little on every item, so a stop comes while items run.
-    struct Slow;
+    /// Takes `self.0` of (paused, virtual) time on every item, so a stop
+    /// comes while items run.
+    struct Sleeper(std::time::Duration);
 
-    impl Worker for Slow {
+    impl Worker for Sleeper {
         type Item = u32;
         type Output = u32;
 
         fn run(&mut self, item: u32) -> BoxFuture<'_, anyhow::Result<u32>> {
             Box::pin(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                tokio::time::sleep(self.0).await;
                 Ok(item)
             })
         }
@@ -164,53 +165,39 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    /// Runs `items` on two sleepers, the stop requested `signals` times
+    /// 50 ms apart; returns the signal of the error and the (virtual) time.
+    async fn stopped(per_item: std::time::Duration, items: u32, signals: u32) -> (Option<i32>, std::time::Duration) {
+        let stop = Stop::new();
+        let stopper = stop.clone();
+        tokio::spawn(async move {
+            for _ in 0..signals {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                stopper.request(crate::stop::SIGTERM);
+            }
+        });
+        let started = tokio::time::Instant::now();
+        let error = run(vec![Sleeper(per_item), Sleeper(per_item)], (0..items).collect(), &stop)
+            .await
+            .expect_err("interrupted");
+        (error.downcast_ref::<crate::stop::Interrupted>().map(|i| i.signal), started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_stop_lets_running_items_end_takes_no_new_one_and_says_interrupted() {
-        let stop = Stop::new();
-        let stopper = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            stopper.request(crate::stop::SIGTERM);
-        });
-        let started = std::time::Instant::now();
-        let error = run(vec![Slow, Slow], (0..1000).collect(), &stop).await.expect_err("interrupted");
-        let interrupted = error.downcast_ref::<crate::stop::Interrupted>().expect("an Interrupted error");
-        assert_eq!(interrupted.signal, crate::stop::SIGTERM);
-        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+        let (signal, took) = stopped(std::time::Duration::from_millis(20), 1000, 1).await;
+        assert_eq!(signal, Some(crate::stop::SIGTERM));
+        // Running items end within 20 ms of the stop; 1000 items would take 10 s.
+        assert!(took < std::time::Duration::from_millis(100), "took {took:?}");
     }
 
-    /// Takes far longer than the grace on every item.
-    struct Stuck;
-
-    impl Worker for Stuck {
-        type Item = u32;
-        type Output = u32;
-
-        fn run(&mut self, item: u32) -> BoxFuture<'_, anyhow::Result<u32>> {
-            Box::pin(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                Ok(item)
-            })
-        }
-
-        fn close(self) -> BoxFuture<'static, ()> {
-            Box::pin(async {})
-        }
-    }
-
-    #[tokio::test]
-    async fn a_second_stop_aborts_running_items_at_once() {
-        let stop = Stop::new();
-        let stopper = stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            stopper.request(crate::stop::SIGINT);
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            stopper.request(crate::stop::SIGINT);
-        });
-        let started = std::time::Instant::now();
-        let error = run(vec![Stuck, Stuck], (0..10).collect(), &stop).await.expect_err("interrupted");
-        assert_eq!(error.downcast_ref::<crate::stop::Interrupted>().map(|i| i.signal), Some(crate::stop::SIGINT));
-        assert!(started.elapsed() < GRACE, "took {:?}: the second stop did not abort", started.elapsed());
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_item_is_aborted_after_the_grace_or_at_a_second_stop() {
+        let minute = std::time::Duration::from_secs(60);
+        let (signal, took) = stopped(minute, 10, 1).await;
+        assert_eq!(signal, Some(crate::stop::SIGTERM));
+        assert!(took >= GRACE && took < GRACE * 2, "one stop: took {took:?}, the grace is {GRACE:?}");
+        let (_, took) = stopped(minute, 10, 2).await;
+        assert!(took < GRACE, "two stops: took {took:?}: the second did not abort");
     }
 }

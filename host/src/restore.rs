@@ -21,7 +21,7 @@ use crate::catalog::{ColumnKind, LargeObjectCount, Table};
 use crate::cli::RestoreJob;
 use crate::db::progress::{self, ProgressRow};
 use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
-use crate::error::{Failure, Hint, JobContext, UsageContext};
+use crate::error::{Failure, JobContext, UsageContext};
 use crate::format::copy_text::encode_copy_text;
 use crate::format::load_rows::InsertToRows;
 use crate::format::sql_text::StatementSplitter;
@@ -34,7 +34,7 @@ use crate::progress::Progress;
 use crate::stage::formatter::FormatterInstance;
 use crate::stage::row::wit_table;
 use crate::stage::{Instances, Runtime};
-use crate::stop::{Interrupted, Stop};
+use crate::stop::Stop;
 use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA};
 use crate::store::{self, Store};
 
@@ -70,13 +70,7 @@ fn resume_hint(failure: Failure, job: &RestoreJob) -> Failure {
         "the files loaded so far are recorded in {}: run the same command with --resume to finish the restore",
         job.target
     );
-    match failure {
-        Failure::Job(e) => match e.downcast_ref::<Interrupted>().map(|i| i.signal) {
-            Some(signal) => Failure::Interrupted(signal, e.context(Hint(hint))),
-            None => Failure::Job(e.context(Hint(hint))),
-        },
-        other => other,
-    }
+    failure.with_hint(hint)
 }
 
 /// The dump's id for the bookkeeping: the SHA-256 of its manifest.

@@ -208,7 +208,8 @@ fn checked_journal(store: &dyn Store, plan: &FrozenPlan) -> anyhow::Result<BTree
     }
     let mut done = BTreeMap::new();
     for (id, record) in journal::records(store)? {
-        let planned = plan.chunks.iter().find(|c| c.id == id);
+        // A chunk's id is its position in the plan.
+        let planned = plan.chunks.get(id as usize).filter(|c| c.id == id);
         let whole = planned.is_some_and(|c| c.file == record.file) && file_matches(store, &record)?;
         if whole {
             done.insert(id, record);
