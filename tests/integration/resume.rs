@@ -30,6 +30,20 @@ fn bank() -> TestDb {
 
 const TOTAL: i64 = 60_000 * 1000;
 
+/// MariaDB: 60,000 accounts (chunked by their integer key), then `more`,
+/// with statistics fresh so big tables split.
+fn my_bank(more: &str) -> MyDb {
+    let db = MyDb::new();
+    db.exec(&format!(
+        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
+         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; {more}"
+    ));
+    for table in db.tables() {
+        db.exec(&format!("ANALYZE TABLE `{table}`"));
+    }
+    db
+}
+
 /// Moves money between accounts, one committed transfer at a time: every
 /// row it touches gets a new version elsewhere in the table (the pages are
 /// full, so no update stays on its page), which moves rows between ctid
@@ -320,13 +334,7 @@ fn a_resume_refuses_other_flags_and_databases_and_redoes_a_damaged_chunk() {
 /// and the rest dumped; on a quiet source the result is identical.
 #[test]
 fn a_killed_mariadb_dump_resumes_under_a_new_snapshot_when_accepted() {
-    let db = MyDb::new();
-    db.exec(
-        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
-         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; \
-         CREATE TABLE note (n int, t text); INSERT INTO note SELECT seq, MD5(seq) FROM seq_1_to_20000; \
-         ANALYZE TABLE account, note;",
-    );
+    let db = my_bank("CREATE TABLE note (n int, t text); INSERT INTO note SELECT seq, MD5(seq) FROM seq_1_to_20000;");
     let dir = DumpDir::new();
     let args = dump_args(db.url(), &dir, &[]);
     kill_midway(&args, dir.path());
@@ -447,11 +455,7 @@ fn a_connection_cut_on_every_try_fails_in_plain_words_and_the_resume_finishes() 
 /// so; `--resume --accept-new-snapshot` completes it identically.
 #[test]
 fn a_mariadb_connection_cut_stops_the_dump_cleanly_and_the_resume_completes_it() {
-    let db = MyDb::new();
-    db.exec(
-        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
-         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; ANALYZE TABLE account;",
-    );
+    let db = my_bank("");
     let proxy = CutProxy::start(&host_port(db.url()), Cut::Once { after: 2 << 20 });
     let url = proxy.url(db.url());
     let dir = DumpDir::new();
@@ -631,13 +635,9 @@ fn a_signal_stops_a_restore_and_the_resume_finishes_it() {
 /// files, a MyISAM one (no transactions) is emptied and loaded again whole.
 #[test]
 fn a_killed_mariadb_restore_resumes_and_reloads_a_myisam_table_whole() {
-    let db = MyDb::new();
-    db.exec(
-        "CREATE TABLE account (id int PRIMARY KEY, balance bigint NOT NULL, pad varchar(200) NOT NULL); \
-         INSERT INTO account SELECT seq, 1000, REPEAT('x', 100) FROM seq_1_to_60000; \
-         CREATE TABLE loose (n int PRIMARY KEY, t varchar(64)) ENGINE=MyISAM; \
-         INSERT INTO loose SELECT seq, MD5(seq) FROM seq_1_to_200000; \
-         ANALYZE TABLE account, loose;",
+    let db = my_bank(
+        "CREATE TABLE loose (n int PRIMARY KEY, t varchar(64)) ENGINE=MyISAM; \
+         INSERT INTO loose SELECT seq, MD5(seq) FROM seq_1_to_200000;",
     );
     let dir = DumpDir::new();
     run(dump_args(db.url(), &dir, &[])).assert_success();
