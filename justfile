@@ -7,6 +7,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 pg := "scripts/pg-server.sh"
 maria := "scripts/mariadb-server.sh"
+s3 := "scripts/s3-server.sh"
 sluice := "target/release/sluice"
 host_target := "x86_64-unknown-linux-gnu"
 components := "components/Cargo.toml"
@@ -33,18 +34,20 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy --manifest-path {{ components }} --all-targets --target {{ host_target }} -- -D warnings
 
-# Run every test against private PostgreSQL and MariaDB servers (started here, stopped on exit); ARGS filter the sluice tests
+# Run every test against private PostgreSQL, MariaDB and S3 (moto) servers (started here, stopped on exit); ARGS filter the sluice tests
 [group('test')]
 test *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
     # What a bare machine lacks (servers, sqlite3, the wasm target): installed once.
     bash scripts/setup.sh all
-    trap '{{ pg }} stop; {{ maria }} stop' EXIT
+    trap '{{ pg }} stop; {{ maria }} stop; {{ s3 }} stop' EXIT
     {{ pg }} start
     {{ maria }} start
+    {{ s3 }} start
     export SLUICE_TEST_PG_URL="$({{ pg }} url)"
     export SLUICE_TEST_MYSQL_URL="$({{ maria }} url)"
+    export SLUICE_TEST_S3_ENDPOINT="$({{ s3 }} url)"
     # psql and pg_dump of the server's own version, for the harness and for sluice
     export PATH="$({{ pg }} bindir):$PATH"
     cargo build --release
@@ -55,7 +58,7 @@ test *ARGS:
 [group('test')]
 ci: setup test
 
-# Install the wasm32-wasip2 target, a C compiler, sqlite3, PostgreSQL and MariaDB if missing (same logic as .ci/run)
+# Install the wasm32-wasip2 target, a C compiler, sqlite3, PostgreSQL, MariaDB and moto (S3) if missing (same logic as .ci/run)
 [group('setup')]
 setup:
     bash scripts/setup.sh
@@ -80,6 +83,17 @@ maria-start:
 [group('dev')]
 maria-stop:
     {{ maria }} stop
+
+# Start the private test S3 server, moto (for running `cargo test` by hand)
+[group('dev')]
+s3-start:
+    {{ s3 }} start
+    @echo "export SLUICE_TEST_S3_ENDPOINT=$({{ s3 }} url)"
+
+# Stop the private test S3 server
+[group('dev')]
+s3-stop:
+    {{ s3 }} stop
 
 # Start the private test PostgreSQL (for running `cargo test` by hand)
 [group('dev')]

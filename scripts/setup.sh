@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing sluice needs on a fresh Debian 12, as
 # root: just (pinned in ./just, built from crates.io), the wasm32-wasip2 target, a C
-# compiler, PostgreSQL, MariaDB, sqlite3 and python3. Each step is skipped
+# compiler, PostgreSQL, MariaDB, sqlite3, python3 and moto (an S3 server,
+# from PyPI into target/s3-venv). Each step is skipped
 # when already done.
 #
 #   scripts/setup.sh        everything (`just setup`)
@@ -61,6 +62,7 @@ case "${1:-all}" in
         install_sqlite_tools
         "$ROOT/scripts/pg-server.sh" install
         "$ROOT/scripts/mariadb-server.sh" install
+        "$ROOT/scripts/s3-server.sh" install
         ;;
     *)
         echo "usage: $0 [all|just]" >&2

@@ -16,6 +16,7 @@ use crate::pipeline::TransformRule;
 use crate::progress::ProgressMode;
 use crate::select::{Glob, Selection};
 use crate::stage::{ComponentRef, Limits, MaskKey, World};
+use crate::store::S3Options;
 
 /// Parallel, table-level dump and restore through sandboxed WebAssembly stages.
 #[derive(Debug, Parser)]
@@ -43,6 +44,30 @@ enum Command {
     /// Work with snapshots (PostgreSQL).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Clean up after a killed dump: abort its unfinished uploads (s3://)
+    /// or remove its `*.partial` files, keeping everything whole.
+    Gc(GcArgs),
+}
+
+/// Where object-storage locations are reached, shared by every command
+/// that takes a location.
+#[derive(Debug, Args)]
+struct StorageArgs {
+    /// S3-compatible endpoint for s3:// locations (path-style addressing); default: AWS_ENDPOINT_URL or AWS.
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// Part size of s3:// uploads (memory per worker is about 3 parts).
+    #[arg(long, value_name = "SIZE", default_value = "8MiB")]
+    s3_part_size: String,
+}
+
+#[derive(Debug, Args)]
+struct GcArgs {
+    /// Dump location (a directory or s3://bucket/prefix).
+    #[arg(value_name = "LOCATION")]
+    dir: String,
+    #[command(flatten)]
+    storage: StorageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +81,8 @@ enum SnapshotCommand {
         /// Hold until this dump location has a manifest.json (checked every second).
         #[arg(long, value_name = "LOCATION")]
         until: Option<String>,
+        #[command(flatten)]
+        storage: StorageArgs,
     },
 }
 
@@ -106,9 +133,11 @@ struct LimitArgs {
 struct DumpArgs {
     /// Source database: postgres://user:pass@host:port/db
     source: String,
-    /// Output location: a directory (created; must be empty).
+    /// Output location: a directory (created; must be empty) or s3://bucket/prefix (must hold no object).
     #[arg(long, value_name = "LOCATION")]
     out: String,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Parallel workers (database connections).
     #[arg(short = 'j', long = "jobs", default_value_t = 2)]
     jobs: usize,
@@ -159,9 +188,11 @@ struct DumpArgs {
 
 #[derive(Debug, Args)]
 struct RestoreArgs {
-    /// Dump location written by `sluice dump` (a directory).
+    /// Dump location written by `sluice dump` (a directory or s3://bucket/prefix).
     #[arg(value_name = "LOCATION")]
     dir: String,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Target database: postgres://user:pass@host:port/db (must exist and be empty).
     target: String,
     /// Parallel workers (database connections).
@@ -193,9 +224,11 @@ struct RestoreArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// Dump location written by `sluice dump` (a directory).
+    /// Dump location written by `sluice dump` (a directory or s3://bucket/prefix).
     #[arg(value_name = "LOCATION")]
     dir: String,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Progress output: auto, plain, json, none.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     progress: ProgressMode,
@@ -208,9 +241,11 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct InspectArgs {
-    /// Dump location written by `sluice dump` (a directory).
+    /// Dump location written by `sluice dump` (a directory or s3://bucket/prefix).
     #[arg(value_name = "LOCATION")]
     dir: String,
+    #[command(flatten)]
+    storage: StorageArgs,
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
@@ -249,6 +284,8 @@ pub struct DumpJob {
     pub source: DbUrl,
     /// Output location (empty for `plan`).
     pub out: String,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
     /// Worker count.
     pub jobs: usize,
     /// Data file format.
@@ -298,6 +335,8 @@ pub struct HoldJob {
     pub source: DbUrl,
     /// Hold until this location has a manifest.
     pub until: Option<String>,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
 }
 
 /// A checked restore request.
@@ -305,6 +344,8 @@ pub struct HoldJob {
 pub struct RestoreJob {
     /// Dump location.
     pub dir: String,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
     /// Where to load into.
     pub target: DbUrl,
     /// Worker count.
@@ -330,6 +371,8 @@ pub struct RestoreJob {
 pub struct VerifyJob {
     /// Dump location.
     pub dir: String,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
     /// Progress reporting.
     pub progress: ProgressMode,
     /// Native decoders or components only.
@@ -352,8 +395,19 @@ pub struct CheckJob {
 pub struct InspectJob {
     /// Dump location.
     pub dir: String,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
     /// JSON output.
     pub json: bool,
+}
+
+/// `sluice gc`: what a killed dump left half-made at a location.
+#[derive(Debug)]
+pub struct GcJob {
+    /// The location.
+    pub dir: String,
+    /// How s3:// locations are reached.
+    pub storage: S3Options,
 }
 
 /// What `sluice` was asked to do, checked.
@@ -373,6 +427,8 @@ pub enum Job {
     Check(CheckJob),
     /// `sluice snapshot hold`.
     Hold(HoldJob),
+    /// `sluice gc`.
+    Gc(GcJob),
 }
 
 impl Cli {
@@ -389,6 +445,7 @@ impl Cli {
                 }
                 Ok(Job::Restore(RestoreJob {
                     dir: args.dir,
+                    storage: resolve_storage(&args.storage)?,
                     target: DbUrl::parse(&args.target).usage_err()?,
                     jobs: check_jobs(args.jobs)?,
                     selection: resolve_selection(&args.selection, &Config::default())?,
@@ -402,11 +459,17 @@ impl Cli {
             }
             Command::Verify(args) => Ok(Job::Verify(VerifyJob {
                 dir: args.dir,
+                storage: resolve_storage(&args.storage)?,
                 progress: args.progress,
                 stages: args.stages,
                 limits: resolve_limits(&args.limits, &Config::default())?,
             })),
-            Command::Inspect(args) => Ok(Job::Inspect(InspectJob { dir: args.dir, json: args.json })),
+            Command::Inspect(args) => Ok(Job::Inspect(InspectJob {
+                storage: resolve_storage(&args.storage)?,
+                dir: args.dir,
+                json: args.json,
+            })),
+            Command::Gc(args) => Ok(Job::Gc(GcJob { storage: resolve_storage(&args.storage)?, dir: args.dir })),
             Command::Plan(args) => {
                 let config = load_config(args.config.as_deref())?;
                 let source = DbUrl::parse(&args.source).usage_err()?;
@@ -417,6 +480,7 @@ impl Cli {
                     format: source.engine().default_format(),
                     source,
                     out: String::new(),
+                    storage: S3Options::default(),
                     jobs: 1,
                     compression: Compression::Zstd(1),
                     selection,
@@ -438,7 +502,7 @@ impl Cli {
                     snapshot: None,
                 }))
             }
-            Command::Snapshot(SnapshotCommand::Hold { source, until }) => {
+            Command::Snapshot(SnapshotCommand::Hold { source, until, storage }) => {
                 let source = DbUrl::parse(&source).usage_err()?;
                 if source.engine() != crate::db::Engine::Postgres {
                     return Err(Failure::usage(format!(
@@ -446,13 +510,17 @@ impl Cli {
                         source.engine().label()
                     )));
                 }
-                Ok(Job::Hold(HoldJob { source, until }))
+                Ok(Job::Hold(HoldJob { source, until, storage: resolve_storage(&storage)? }))
             }
             Command::Component(ComponentCommand::Check { file, limits }) => {
                 Ok(Job::Check(CheckJob { file, limits: resolve_limits(&limits, &Config::default())? }))
             }
         }
     }
+}
+
+fn resolve_storage(args: &StorageArgs) -> Result<S3Options, Failure> {
+    Ok(S3Options { endpoint: args.s3_endpoint.clone(), part_size: parse_size(&args.s3_part_size).usage_err()? })
 }
 
 fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
@@ -478,6 +546,7 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
     Ok(DumpJob {
         source,
         out: args.out,
+        storage: resolve_storage(&args.storage)?,
         jobs: check_jobs(args.jobs)?,
         format,
         compression,

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
-use crate::error::{Failure, JobContext, UsageContext};
+use crate::error::{Failure, JobContext, LocationContext, UsageContext};
 use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlannedChunk};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, RunSnapshot, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
@@ -39,7 +39,7 @@ pub async fn run(job: DumpJob) -> Result<(), Failure> {
 }
 
 async fn open_and_execute(job: &DumpJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
-    let store = store::open(&job.out).usage_err()?;
+    let store = store::open(&job.out, &job.storage).usage_err()?;
     refuse_used(&*store)?;
     let source = db::open_source(&job.source, &source_options(job)).await.job_err()?;
     let result = execute(job, source, store.clone(), progress, stop).await;
@@ -64,9 +64,9 @@ fn refuse_used(store: &dyn Store) -> Result<(), Failure> {
                 plan.chunks.len()
             )));
         }
-        return Err(Failure::Usage(e.into()));
+        return Err(e).location_err();
     }
-    Ok(())
+    store.check_access().location_err()
 }
 
 /// After a failed dump: one that finished no chunk leaves the location as
@@ -280,7 +280,7 @@ pub(crate) async fn carry_out(
     manifest.store(&*store).job_err()?;
     journal::remove(&*store).job_err()?;
     summary(&manifest, clock.elapsed());
-    for retried in progress.retries() {
+    for retried in progress.retries().into_iter().chain(store::retried_line(&*store)) {
         out!("{retried}");
     }
     Ok(())
@@ -544,6 +544,7 @@ pub(crate) mod tests {
         DumpJob {
             source: DbUrl::parse("postgres://memory/db").expect("url"),
             out: "memory".into(),
+            storage: crate::store::S3Options::default(),
             jobs: 2,
             format: Format::Copy,
             compression: Compression::None,

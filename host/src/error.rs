@@ -145,6 +145,28 @@ impl<T, E: Into<anyhow::Error>> UsageContext<T> for Result<T, E> {
     }
 }
 
+/// Marks a `Result` of reaching a dump location: the location's own fault
+/// (no such bucket or directory, credentials refused, no permission, not
+/// empty, not a dump) is bad input, exit 2; storage that cannot be reached
+/// or keeps failing after its retries fails the job, exit 1.
+pub trait LocationContext<T> {
+    /// Turns an error into [`Failure::Usage`] or [`Failure::Job`] by its kind.
+    fn location_err(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> LocationContext<T> for Result<T, E> {
+    fn location_err(self) -> Result<T, Failure> {
+        self.map_err(|e| {
+            let error = e.into();
+            let unreachable = error
+                .chain()
+                .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+                .any(|io| io.kind() == std::io::ErrorKind::Other);
+            if unreachable { Failure::Job(error) } else { Failure::Usage(error) }
+        })
+    }
+}
+
 /// Marks a `Result` as failing the job.
 pub trait JobContext<T> {
     /// Turns an error into [`Failure::Job`].

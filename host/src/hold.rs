@@ -17,7 +17,7 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// `sluice snapshot hold`.
 pub async fn run(job: HoldJob) -> Result<(), Failure> {
-    let until = job.until.as_deref().map(store::open).transpose().usage_err()?;
+    let until = job.until.as_deref().map(|location| store::open(location, &job.storage)).transpose().usage_err()?;
     let stop = Stop::on_signals().job_err()?;
     let mut holder = db::hold_snapshot(&job.source).await.job_err()?;
     out!("{}", holder.id);

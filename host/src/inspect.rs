@@ -1,14 +1,14 @@
 //! `sluice inspect`: what a dump holds and which components made it.
 
 use crate::cli::InspectJob;
-use crate::error::{Failure, UsageContext};
+use crate::error::{Failure, LocationContext, UsageContext};
 use crate::manifest::Manifest;
 use crate::output::out;
 
 /// `sluice inspect`.
 pub fn run(job: InspectJob) -> Result<(), Failure> {
-    let store = crate::store::open(&job.dir).usage_err()?;
-    let manifest = Manifest::load(&*store).usage_err()?;
+    let store = crate::store::open(&job.dir, &job.storage).usage_err()?;
+    let manifest = Manifest::load(&*store).location_err()?;
     if job.json {
         out!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
         return Ok(());

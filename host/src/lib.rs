@@ -14,6 +14,7 @@ pub mod db;
 pub mod dump;
 pub mod error;
 pub mod format;
+pub mod gc;
 pub mod hold;
 pub mod inspect;
 pub mod journal;
@@ -46,5 +47,6 @@ pub async fn run(job: cli::Job) -> Result<(), Failure> {
         cli::Job::Plan(job) => dump::plan_only(job).await,
         cli::Job::Check(job) => check::run(job),
         cli::Job::Hold(job) => hold::run(job).await,
+        cli::Job::Gc(job) => gc::run(job),
     }
 }

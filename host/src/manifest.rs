@@ -245,7 +245,8 @@ impl Manifest {
     pub fn load(store: &dyn Store) -> anyhow::Result<Self> {
         let location = store.location();
         let name = format!("{location}/{MANIFEST}");
-        let Some(bytes) = store.get(MANIFEST).with_context(|| format!("cannot read {name}"))? else {
+        // The store's errors name the object already.
+        let Some(bytes) = store.get(MANIFEST)? else {
             let keys = store.list("").with_context(|| format!("cannot read {location}"))?;
             if keys.iter().any(|k| k.starts_with(DATA_PREFIX) || k.starts_with("schema/")) {
                 bail!("{location} is an incomplete dump: it has no {MANIFEST}");
@@ -262,11 +263,12 @@ impl Manifest {
         serde_json::from_value(version).with_context(|| format!("{name} is not a sluice manifest"))
     }
 
-    /// Writes the manifest atomically: the last object of a dump.
+    /// Writes the manifest atomically, and only where none is: the last
+    /// object of a dump, which never replaces another dump's.
     pub fn store(&self, store: &dyn Store) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec_pretty(self)?;
         text.push(b'\n');
-        store.put(MANIFEST, &text).with_context(|| format!("cannot write {}/{MANIFEST}", store.location()))?;
+        store.put_new(MANIFEST, &text).with_context(|| format!("cannot write {}/{MANIFEST}", store.location()))?;
         Ok(())
     }
 }

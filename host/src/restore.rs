@@ -21,7 +21,7 @@ use crate::catalog::{ColumnKind, LargeObjectCount, Table};
 use crate::cli::RestoreJob;
 use crate::db::progress::{self, ProgressRow};
 use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
-use crate::error::{Failure, JobContext, UsageContext};
+use crate::error::{Failure, JobContext, LocationContext, UsageContext};
 use crate::format::copy_text::encode_copy_text;
 use crate::format::load_rows::InsertToRows;
 use crate::format::sql_text::StatementSplitter;
@@ -48,8 +48,8 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
 }
 
 async fn open_and_execute(job: &RestoreJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
-    let store = store::open(&job.dir).usage_err()?;
-    let manifest = Manifest::load(&*store).usage_err()?;
+    let store = store::open(&job.dir, &job.storage).usage_err()?;
+    let manifest = Manifest::load(&*store).location_err()?;
     let (from, to) = (manifest.source.engine, job.target.engine());
     if from != to {
         return Err(Failure::usage(format!(
@@ -595,6 +595,7 @@ mod tests {
     fn job(clean: bool) -> RestoreJob {
         RestoreJob {
             dir: "memory".into(),
+            storage: crate::store::S3Options::default(),
             target: DbUrl::parse("postgres://memory/target").expect("url"),
             jobs: 2,
             selection: Selection::default(),

@@ -37,7 +37,7 @@ use crate::store::naming::{DATA_PREFIX, MANIFEST, POST_DATA, PRE_DATA};
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
     let mut progress = Progress::new(job.progress, "dump");
     let stop = Stop::on_signals().job_err()?;
-    let result = match crate::store::open(&job.out) {
+    let result = match crate::store::open(&job.out, &job.storage) {
         Ok(store) => resume(&job, store, &mut progress, &stop).await,
         Err(e) => Err(Failure::Usage(e)),
     };

@@ -7,7 +7,7 @@ use std::io::Read;
 use anyhow::anyhow;
 
 use crate::cli::VerifyJob;
-use crate::error::{Failure, JobContext, UsageContext};
+use crate::error::{Failure, JobContext, LocationContext, UsageContext};
 use crate::format::{Format, StagesMode};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
 use crate::output::out;
@@ -27,8 +27,8 @@ pub async fn run(job: VerifyJob) -> Result<(), Failure> {
 }
 
 async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure> {
-    let store = store::open(&job.dir).usage_err()?;
-    let manifest = Manifest::load(&*store).usage_err()?;
+    let store = store::open(&job.dir, &job.storage).usage_err()?;
+    let manifest = Manifest::load(&*store).location_err()?;
     let decoding = Decoding::for_manifest(&manifest, job.stages).usage_err()?;
     let runtime = Runtime::new(job.limits).job_err()?;
     let location = store.location();

@@ -29,3 +29,5 @@ mod sqlite;
 mod mysql;
 // Interrupted dumps: SIGKILL, signals, held snapshots, --resume.
 mod resume;
+// Dumps straight to s3://: round trips, tampering, kills mid-upload, cut connections, bad credentials.
+mod s3;

@@ -13,6 +13,7 @@ mod db;
 mod dump;
 mod mysql;
 mod proxy;
+mod s3;
 mod sqlite;
 
 pub use cli::{
@@ -26,4 +27,5 @@ pub use dump::{
 };
 pub use mysql::{MyDb, assert_same_mysql, mysql_server_url};
 pub use proxy::{Cut, CutProxy};
+pub use s3::{BUCKET, S3Prefix, parts_of, run_s3, run_s3_env, s3_endpoint};
 pub use sqlite::{SqliteDb, assert_same_sqlite};

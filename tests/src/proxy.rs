@@ -18,6 +18,12 @@ pub enum Cut {
         /// Bytes it carries before the cut.
         after: u64,
     },
+    /// The first connection that carries `after` bytes from the client (a
+    /// request body being uploaded), and no other.
+    UploadOnce {
+        /// Bytes it carries before the cut.
+        after: u64,
+    },
     /// An outage: once `from_total` bytes have come from the server over
     /// all connections, every connection is cut as soon as it has carried
     /// `after` more (new ones included: they get through their handshake,
@@ -103,18 +109,19 @@ fn forward(client: TcpStream, server: TcpStream, cut: Cut, counters: &Counters) 
     let spared = Arc::new(AtomicBool::new(false));
     let needle = match cut {
         Cut::Outage { spare, .. } => spare,
-        Cut::Once { .. } => None,
+        Cut::Once { .. } | Cut::UploadOnce { .. } => None,
     };
     let seen = spared.clone();
-    let upstream = thread::spawn(move || pump(client_in, server_out, Side::Client { needle, seen }));
-    pump(server, client, Side::Server { cut, counters, spared });
-    let _ = upstream.join();
+    thread::scope(|scope| {
+        scope.spawn(|| pump(client_in, server_out, Side::Client { needle, seen, cut, counters }));
+        pump(server, client, Side::Server { cut, counters, spared });
+    });
 }
 
 /// Which way a pump copies.
 enum Side<'a> {
     /// Client to server: looks for the needle in the first bytes.
-    Client { needle: Option<&'static str>, seen: Arc<AtomicBool> },
+    Client { needle: Option<&'static str>, seen: Arc<AtomicBool>, cut: Cut, counters: &'a Counters },
     /// Server to client: counts and cuts.
     Server { cut: Cut, counters: &'a Counters, spared: Arc<AtomicBool> },
 }
@@ -134,13 +141,21 @@ fn pump(mut from: TcpStream, mut to: TcpStream, side: Side<'_>) {
         }
         carried += n as u64;
         let (cut, counters, spared) = match &side {
-            Side::Client { needle: Some(needle), seen } => {
-                if carried <= 4096 && buffer[..n].windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            Side::Client { needle, seen, cut, counters } => {
+                if let Some(needle) = needle
+                    && carried <= 4096
+                    && buffer[..n].windows(needle.len()).any(|w| w == needle.as_bytes())
+                {
                     seen.store(true, Ordering::SeqCst);
+                }
+                if let Cut::UploadOnce { after } = cut
+                    && carried >= *after
+                    && counters.cuts.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+                {
+                    break;
                 }
                 continue;
             }
-            Side::Client { needle: None, .. } => continue,
             Side::Server { cut, counters, spared } => (*cut, *counters, spared),
         };
         if spared.load(Ordering::SeqCst) {
@@ -151,6 +166,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, side: Side<'_>) {
             Cut::Once { after } => {
                 carried >= after && counters.cuts.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok()
             }
+            Cut::UploadOnce { .. } => false,
             Cut::Outage { from_total, after, .. } => {
                 if total >= from_total && outage_base.is_none() {
                     outage_base = Some(carried - n as u64);

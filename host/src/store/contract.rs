@@ -16,6 +16,13 @@ pub struct Written {
     pub sha256: String,
 }
 
+impl Written {
+    /// What `bytes` make under `key`.
+    pub fn of(key: &str, bytes: &[u8]) -> Self {
+        Written { key: key.to_owned(), bytes: bytes.len() as u64, sha256: hex::encode(Sha256::digest(bytes)) }
+    }
+}
+
 /// A place a dump is written to and read from.
 ///
 /// The contract every implementation keeps:
@@ -38,6 +45,13 @@ pub trait Store: Send + Sync {
     /// Refuses a location that already holds anything, so an old dump is
     /// never mixed with a new one; creates nothing.
     fn check_empty(&self) -> io::Result<()>;
+
+    /// Checks that a dump may write and remove objects here, before any
+    /// database work (object stores: a probe object written and removed);
+    /// leaves the location as it was.
+    fn check_access(&self) -> io::Result<()> {
+        Ok(())
+    }
 
     /// Prepares an empty location for a new dump (checked as
     /// [`Store::check_empty`] does).
@@ -79,7 +93,26 @@ pub trait Store: Send + Sync {
         let mut part = self.create(key)?;
         part.write_all(bytes)?;
         part.commit()?;
-        Ok(Written { key: key.to_owned(), bytes: bytes.len() as u64, sha256: hex::encode(Sha256::digest(bytes)) })
+        Ok(Written::of(key, bytes))
+    }
+
+    /// Writes a small object whole and atomically, only if no object `key`
+    /// exists (the manifest: two dumps into one location can never replace
+    /// each other's); an existing one is an `AlreadyExists` error.
+    fn put_new(&self, key: &str, bytes: &[u8]) -> io::Result<Written> {
+        if self.exists(key)? {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{}/{key} already exists", self.location()),
+            ));
+        }
+        self.put(key, bytes)
+    }
+
+    /// Requests to the storage that failed transiently and were retried
+    /// (object stores), for the summary.
+    fn retried_requests(&self) -> u64 {
+        0
     }
 
     /// The whole object `key`, or None when there is none.

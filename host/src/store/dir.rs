@@ -8,7 +8,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::contract::{Part, Store, check_key};
+use super::contract::{Part, Store, Written, check_key};
 use super::naming;
 
 /// A dump directory.
@@ -136,6 +136,26 @@ impl Store for DirStore {
         keys.retain(|k| k.starts_with(prefix) && !k.ends_with(".partial"));
         keys.sort();
         Ok(keys)
+    }
+
+    fn put_new(&self, key: &str, bytes: &[u8]) -> io::Result<Written> {
+        let target = self.path(key)?;
+        let staged = format!("{key}.new.partial");
+        let written = self.put(&staged, bytes)?;
+        // A hard link never replaces its target: the no-clobber rename.
+        let linked = fs::hard_link(self.root.join(&staged), &target);
+        let _ = fs::remove_file(self.root.join(&staged));
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(io::Error::new(e.kind(), format!("{} already exists", target.display())));
+            }
+            Err(e) => return Err(io::Error::new(e.kind(), format!("cannot commit {}: {e}", target.display()))),
+        }
+        if let Some(parent) = target.parent() {
+            File::open(parent)?.sync_all()?;
+        }
+        Ok(Written { key: key.to_owned(), ..written })
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {

@@ -1,17 +1,19 @@
 //! Where a dump lives: the [`Store`] seam, with one implementation per kind
-//! of location (a local directory today; object storage plugs in beside it)
-//! and an in-memory one for tests. Stores see keys and bytes, never rows,
+//! of location (a local directory, a bucket prefix of an object store) and
+//! an in-memory one for tests. Stores see keys and bytes, never rows,
 //! engines or manifests.
 //!
 //! Keys are the manifest's own relative names (`data/public.film.00003.copy.zst`,
 //! `schema/pre-data.sql`, `manifest.json`), made in [`naming`]. Checksums are
 //! taken on the way in and out by [`hash`], around any store.
 
+pub mod bucket;
 pub mod contract;
 pub mod dir;
 pub mod hash;
 pub mod memory;
 pub mod naming;
+pub mod s3;
 
 use std::sync::Arc;
 
@@ -19,22 +21,36 @@ use anyhow::bail;
 
 pub use contract::{Part, Store, Written};
 pub use hash::Hashed;
+pub use s3::S3Options;
 
 /// Opens the store a location names: the one place that maps a location to
-/// an implementation. A location with a `scheme://` prefix is refused until
-/// that scheme has a store, so `s3://bucket` never becomes a local folder
-/// named `s3:`.
-pub fn open(location: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// an implementation. `s3://` is a bucket prefix; any other `scheme://` is
+/// refused, so `gs://bucket` never becomes a local folder named `gs:`.
+/// Creates nothing and makes no request.
+pub fn open(location: &str, s3: &S3Options) -> anyhow::Result<Arc<dyn Store>> {
     if let Some((scheme, _)) = location.split_once("://")
         && !scheme.is_empty()
         && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     {
-        bail!("dump location {location}: {scheme}:// is not supported (a local directory is)");
+        if scheme == "s3" {
+            return Ok(Arc::new(s3::open(location, s3)?));
+        }
+        bail!("dump location {location}: {scheme}:// is not supported (a local directory and s3:// are)");
     }
     if location.is_empty() {
         bail!("the dump location is empty");
     }
     Ok(Arc::new(dir::DirStore::new(location)))
+}
+
+/// The summary's line for requests the storage failed transiently and the
+/// client retried, when there were any.
+pub fn retried_line(store: &dyn Store) -> Option<String> {
+    match store.retried_requests() {
+        0 => None,
+        1 => Some("1 storage request retried".to_owned()),
+        n => Some(format!("{n} storage requests retried")),
+    }
 }
 
 #[cfg(test)]
@@ -43,10 +59,12 @@ mod tests {
 
     #[test]
     fn locations_with_an_unsupported_scheme_are_refused() {
-        for location in ["s3://bucket/prefix", "gs://b", "http://host/x", "az://c/p"] {
-            let error = open(location).err().expect("refused").to_string();
+        let s3 = S3Options::default();
+        for location in ["gs://b", "http://host/x", "az://c/p", "S3://b/p"] {
+            let error = open(location, &s3).err().expect("refused").to_string();
             assert!(error.contains("is not supported"), "{error}");
         }
-        assert_eq!(open("some/dir").expect("a directory").location(), "some/dir");
+        assert_eq!(open("some/dir", &s3).expect("a directory").location(), "some/dir");
+        assert_eq!(open("s3://bucket/a/b/", &s3).expect("a bucket").location(), "s3://bucket/a/b");
     }
 }
