@@ -10,7 +10,9 @@
 #      snapshot; the same through zstd -1), pg_dump -Fd -j2 (gzip and -Z0),
 #      pg_restore -j2, and sluice dump -j2 (native, --stages wasm, identity
 #      pass-through, mask on three columns of big) and sluice restore -j2,
-#      each sluice run under /usr/bin/time -v for its peak RSS
+#      each sluice run under /usr/bin/time -v for its peak RSS; then the
+#      native dump to the private S3 server (scripts/s3-server.sh, moto on
+#      this machine) at -j2 and -j8, side by side with the directory dump
 #   4. a table of seconds, MB/s and ratios on stdout, and the same in
 #      target/bench/results.txt and target/bench/results.json
 #
@@ -100,6 +102,7 @@ cleanup() {
         >/dev/null 2>&1 || true
     [[ ${SLUICE_BENCH_KEEP:-} == 1 ]] || rm -rf "$WORK"
     "$PG" stop || true
+    "$ROOT/scripts/s3-server.sh" stop || true
     exit "$rc"
 }
 trap cleanup EXIT
@@ -279,6 +282,18 @@ elif wanted sluice-restore; then
     echo "error: no native sluice dump to restore" > "$RAW/sluice-restore.err"
 fi
 
+log "sluice to object storage (the private S3 server, moto, on this machine)"
+if wanted sluice-s3 || wanted sluice-s3-j8; then
+    "$ROOT/scripts/s3-server.sh" start
+    eval "$("$ROOT/scripts/s3-server.sh" env)"
+    export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    S3_ADMIN="'$ROOT/scripts/s3-server.sh' admin"
+    sluice_run sluice-s3 "sluice dump -j2 to s3:// (8 MiB parts)" "$S3_ADMIN rmprefix sluice-bench s-native/" \
+        "dump '$SRC' --out s3://sluice-bench/s-native $common"
+    sluice_run sluice-s3-j8 "sluice dump -j8 to s3:// (8 MiB parts)" "$S3_ADMIN rmprefix sluice-bench s-j8/" \
+        "dump '$SRC' --out s3://sluice-bench/s-j8 -j 8 --progress none"
+fi
+
 # ---- report --------------------------------------------------------------------
 ENV_LINE="$(nproc) cores, $(uname -sr), PostgreSQL $SERVER_VERSION, pg_dump $(pg_dump --version | awk '{print $3}'), $(if [[ -n $HAVE_HYPERFINE ]]; then hyperfine --version; else echo 'bash timing loop'; fi), load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$RAW" "$OUT" "$SCALE" "$RUNS" "$BIG_BYTES" "$ALL_BYTES" "$TABLES" "$ENV_LINE" "$BOUNDARY_STATUS" <<'EOF'
@@ -324,7 +339,10 @@ RATIOS = [  # name, numerator, denominator, target (time ratio at most), what th
     ("pass-through (identity) ÷ native", "sluice-identity", "sluice-native", 1.15, "≤ 1.15"),
     ("mask (3 columns) ÷ native", "sluice-mask", "sluice-native", 1.30, "≤ 1.30"),
     ("sluice restore ÷ pg_restore -j2", "sluice-restore", "pg-restore", 0.70, "≤ 0.70"),
+    ("dump to s3:// (moto) ÷ to a directory", "sluice-s3", "sluice-native", 1.15, "≤ 1.15"),
 ]
+# Memory of the uploads: 64 MiB + workers × part size × (parts in flight + 1).
+RSS_TARGETS = [("sluice-s3", 64 + 2 * 8 * 3, "≤ 64 + 2 × 8 MiB × 3 = 112"), ("sluice-s3-j8", 300, "≤ 300")]
 ratios = []
 for name, a, b, target, says in RATIOS:
     x, y = med(a), med(b)
@@ -366,6 +384,11 @@ rss_met = None
 if rss:
     rss_met = max(rss) <= 300
     lines.append(f"{'peak RSS of the sluice runs, MiB (max)':<46} {max(rss):>6.0f}  {'≤ 300':<30} {'met' if rss_met else 'MISSED'}")
+for rid, bound, says in RSS_TARGETS:
+    r = by.get(rid)
+    if r and r["peak_rss_mib"] is not None:
+        ok = r["peak_rss_mib"] <= bound
+        lines.append(f"{'peak RSS, ' + rid + ', MiB':<46} {r['peak_rss_mib']:>6.0f}  {says:<30} {'met' if ok else 'MISSED'}")
 boundary_met = None
 if boundary:
     ident = [b["mb_per_s"] for b in boundary["results"] if b["run"] == "identity round trip"]

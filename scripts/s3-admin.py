@@ -7,6 +7,7 @@ from its virtualenv: the test harness's independent view of the bucket.
     s3-admin.py keys BUCKET [PREFIX]      objects, one "key size etag" a line
     s3-admin.py tamper BUCKET KEY         flip one byte in the middle of an object
     s3-admin.py mkbucket BUCKET           create a bucket (exists = ok)
+    s3-admin.py rmprefix BUCKET PREFIX    delete every object and unfinished upload under PREFIX
 
 Reads S3_ENDPOINT and S3_USERS (the users file) from the environment.
 """
@@ -90,6 +91,16 @@ def tamper(bucket, key):
     s3.put_object(Bucket=bucket, Key=key, Body=bytes(body))
 
 
+def rmprefix(bucket, prefix):
+    s3 = client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        batch = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if batch:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": batch})
+    for upload in s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
 def mkbucket(bucket):
     s3 = client("s3")
     try:
@@ -100,7 +111,8 @@ def mkbucket(bucket):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:] or ["help"]
-    commands = {"setup": setup, "env": env, "uploads": uploads, "keys": keys, "tamper": tamper, "mkbucket": mkbucket}
+    commands = {"setup": setup, "env": env, "uploads": uploads, "keys": keys, "tamper": tamper, "mkbucket": mkbucket,
+                "rmprefix": rmprefix}
     if command not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -60,7 +60,11 @@ async fn open_and_execute(job: &RestoreJob, progress: &mut Progress, stop: &Stop
         )));
     }
     let target = db::open_target(&job.target, &job.target_options).await.job_err()?;
-    execute(job, &manifest, store, target, progress, stop).await
+    execute(job, &manifest, store.clone(), target, progress, stop).await?;
+    if let Some(retried) = store::retried_line(&*store) {
+        out!("{retried}");
+    }
+    Ok(())
 }
 
 /// A restore that failed once its bookkeeping existed says how to go on;

@@ -37,12 +37,17 @@ async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure>
     let bytes = manifest.tables.iter().map(|t| t.bytes).sum();
     progress.run_start(&per_table, manifest.tables.iter().map(|t| t.rows).sum(), bytes);
     let shown = progress.clone();
-    let (problems, files, rows) =
-        tokio::task::spawn_blocking(move || check(&*store, &manifest, &decoding, &runtime, &shown))
-            .await
-            .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
+    let (problems, files, rows, retried) = tokio::task::spawn_blocking(move || {
+        let (problems, files, rows) = check(&*store, &manifest, &decoding, &runtime, &shown);
+        (problems, files, rows, store::retried_line(&*store))
+    })
+    .await
+    .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
     if problems.is_empty() {
         out!("verified {files} files, {rows} rows: ok");
+        if let Some(retried) = retried {
+            out!("{retried}");
+        }
         return Ok(());
     }
     Err(Failure::Job(anyhow!(

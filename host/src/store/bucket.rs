@@ -67,16 +67,43 @@ struct Shared {
     bucket: Bucket,
     io: Io,
     part_size: usize,
+    /// Part buffers whose upload is done, for the next parts: a dump keeps
+    /// reusing a few buffers instead of mapping fresh ones (fewer page
+    /// faults; the allocator does not fragment into more resident memory).
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
 }
+
+/// Spare part buffers kept at most.
+const SPARE_BUFFERS: usize = 6;
+/// Below this an object's buffer just grows; above, it takes a spare.
+const SMALL_OBJECT: usize = 64 << 10;
 
 impl BucketStore {
     /// The store over `bucket`, uploading in parts of `part_size` bytes.
     pub fn new(bucket: Bucket, part_size: usize) -> io::Result<Self> {
-        Ok(BucketStore { shared: Arc::new(Shared { bucket, io: Io::new()?, part_size }) })
+        Ok(BucketStore { shared: Arc::new(Shared { bucket, io: Io::new()?, part_size, spare: Default::default() }) })
     }
 }
 
 impl Shared {
+    fn take_spare(&self) -> Option<Vec<u8>> {
+        self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    /// Keeps the buffer of a sent payload once nobody else holds it.
+    fn keep_spare(&self, payload: PutPayload) {
+        let Ok(buffer) = Bytes::from(payload).try_into_mut() else { return };
+        let mut buffer = Vec::from(buffer);
+        if buffer.capacity() != self.part_size {
+            return;
+        }
+        buffer.clear();
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(buffer);
+        }
+    }
+
     fn path(&self, key: &str) -> io::Result<Path> {
         check_key(key)?;
         let full = if self.bucket.prefix.is_empty() { key.to_owned() } else { format!("{}/{key}", self.bucket.prefix) };
@@ -351,12 +378,16 @@ impl BucketPart {
         let index = upload.done.len() + upload.in_flight.len();
         let data = PutPayload::from(Bytes::from(std::mem::take(&mut self.buffer)));
         let (multipart, path, id) = (shared.bucket.multipart.clone(), self.path.clone(), upload.id.clone());
+        let keeper = shared.clone();
         upload.in_flight.push_back(shared.io.spawn(async move {
             let mut tries = 1;
             loop {
                 match multipart.put_part(&path, &id, index, data.clone()).await {
                     Err(e) if tries < PART_TRIES && transient(&e) => tries += 1,
-                    answer => return answer,
+                    answer => {
+                        keeper.keep_spare(data);
+                        return answer;
+                    }
                 }
             }
         }));
@@ -393,7 +424,11 @@ fn put_whole(shared: &Shared, key: &str, bytes: Bytes, mode: PutMode) -> io::Res
     let path = shared.path(key)?;
     let objects = shared.bucket.objects.clone();
     let options = PutOptions { mode: mode.clone(), ..PutOptions::default() };
-    match shared.io.wait(async move { objects.put_opts(&path, PutPayload::from(bytes), options).await })? {
+    let payload = PutPayload::from(bytes);
+    let sent = payload.clone();
+    let answer = shared.io.wait(async move { objects.put_opts(&path, sent, options).await })?;
+    shared.keep_spare(payload);
+    match answer {
         Ok(_) => Ok(()),
         Err(object_store::Error::AlreadyExists { .. }) if matches!(mode, PutMode::Create) => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
@@ -407,6 +442,13 @@ impl Write for BucketPart {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let part_size = self.shared.part_size;
         let n = buf.len().min(part_size - self.buffer.len());
+        if self.buffer.capacity() - self.buffer.len() < n
+            && self.buffer.len() + n > SMALL_OBJECT
+            && let Some(mut spare) = self.shared.take_spare()
+        {
+            spare.extend_from_slice(&self.buffer);
+            self.buffer = spare;
+        }
         if self.buffer.capacity() - self.buffer.len() < n {
             // Grow to the part size and no further: a small object stays
             // small, a part never reallocates past its size.

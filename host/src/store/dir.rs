@@ -142,10 +142,15 @@ impl Store for DirStore {
         let target = self.path(key)?;
         let staged = format!("{key}.new.partial");
         let written = self.put(&staged, bytes)?;
-        // A hard link never replaces its target: the no-clobber rename.
-        let linked = fs::hard_link(self.root.join(&staged), &target);
-        let _ = fs::remove_file(self.root.join(&staged));
-        match linked {
+        // A hard link never replaces its target: the no-clobber rename. A
+        // file system without hard links gets a check, then the rename.
+        let staged = self.root.join(&staged);
+        let committed = match fs::hard_link(&staged, &target) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists && !target.exists() => fs::rename(&staged, &target),
+            linked => linked,
+        };
+        let _ = fs::remove_file(&staged);
+        match committed {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(io::Error::new(e.kind(), format!("{} already exists", target.display())));
@@ -291,6 +296,17 @@ mod tests {
         store.delete("schema/pre-data.sql").expect("delete");
         store.abandon_dump().expect("abandon");
         assert!(existing.is_dir() && !existing.join("data").exists(), "the folder that was there stays, empty");
+    }
+
+    #[test]
+    fn a_manifest_is_never_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path().to_str().expect("utf-8"));
+        store.put_new("manifest.json", b"first").expect("first");
+        let refused = store.put_new("manifest.json", b"second").expect_err("second");
+        assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists, "{refused}");
+        assert_eq!(store.get("manifest.json").expect("get"), Some(b"first".to_vec()));
+        assert_eq!(store.list("").expect("list"), vec!["manifest.json".to_owned()], "nothing staged is left");
     }
 
     #[test]

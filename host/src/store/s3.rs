@@ -187,6 +187,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refusal_is_explained_by_its_code_never_by_the_request() {
+        let body = "Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?><Error>\
+                    <Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId>\
+                    <StringToSign>AWS4-HMAC-SHA256 secret-looking</StringToSign></Error>";
+        let error = object_store::Error::Generic { store: "S3", source: body.into() };
+        let why = explain(&error, "b");
+        assert!(why.starts_with("the credentials were refused (SignatureDoesNotMatch (HTTP 403 Forbidden))"), "{why}");
+        assert!(!why.contains("AKIAEXAMPLE") && !why.contains("StringToSign"), "{why}");
+        let missing = object_store::Error::Generic {
+            store: "S3",
+            source: "status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>".into(),
+        };
+        assert_eq!(explain(&missing, "backups"), "bucket backups does not exist");
+        let refused = object_store::Error::Generic {
+            store: "S3",
+            source: "Error performing GET http://h/b/k in 3s, after 5 retries - error sending request: Connection refused (os error 111)".into(),
+        };
+        let why = explain(&refused, "b");
+        assert!(why.starts_with("cannot reach the endpoint") && why.ends_with("after 5 retries"), "{why}");
+    }
+
+    #[test]
     fn locations_and_part_sizes_are_checked() {
         let options = S3Options::default();
         for (location, says) in [("s3://", "no bucket"), ("s3:///p", "no bucket"), ("s3://b/../x", "bad prefix")] {
