@@ -288,17 +288,24 @@ if wanted sluice-s3 || wanted sluice-s3-j8; then
     eval "$("$ROOT/scripts/s3-server.sh" env)"
     export AWS_ENDPOINT_URL AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     S3_ADMIN="'$ROOT/scripts/s3-server.sh' admin"
+    # The server runs on the same two cores: its CPU time per dump says how
+    # much of the difference to a directory is the server's.
+    moto_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$ROOT/target/test-s3/moto.pid")/stat"; }
+    ticks0=$(moto_ticks)
     sluice_run sluice-s3 "sluice dump -j2 to s3:// (8 MiB parts)" "$S3_ADMIN rmprefix sluice-bench s-native/" \
         "dump '$SRC' --out s3://sluice-bench/s-native $common"
+    # RUNS timed runs + the untimed first one; the clean-ups' CPU is in too.
+    MOTO_CPU=$(python3 -c "print(f'{($(moto_ticks) - $ticks0) / $(getconf CLK_TCK) / ($RUNS + 1):.1f}')")
+    echo "bench: the S3 server (moto) used $MOTO_CPU CPU seconds per dump" >&2
     sluice_run sluice-s3-j8 "sluice dump -j8 to s3:// (8 MiB parts)" "$S3_ADMIN rmprefix sluice-bench s-j8/" \
         "dump '$SRC' --out s3://sluice-bench/s-j8 -j 8 --progress none"
 fi
 
 # ---- report --------------------------------------------------------------------
 ENV_LINE="$(nproc) cores, $(uname -sr), PostgreSQL $SERVER_VERSION, pg_dump $(pg_dump --version | awk '{print $3}'), $(if [[ -n $HAVE_HYPERFINE ]]; then hyperfine --version; else echo 'bash timing loop'; fi), load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$RAW" "$OUT" "$SCALE" "$RUNS" "$BIG_BYTES" "$ALL_BYTES" "$TABLES" "$ENV_LINE" "$BOUNDARY_STATUS" <<'EOF'
+python3 - "$RAW" "$OUT" "$SCALE" "$RUNS" "$BIG_BYTES" "$ALL_BYTES" "$TABLES" "$ENV_LINE" "$BOUNDARY_STATUS" "${MOTO_CPU:-}" <<'EOF'
 import json, os, re, statistics, subprocess, sys
-raw, out, scale, runs, big, total, tables, env, boundary_status = sys.argv[1:]
+raw, out, scale, runs, big, total, tables, env, boundary_status, moto_cpu = sys.argv[1:]
 scale, runs, big, total, tables = int(scale), int(runs), int(big), int(total), int(tables)
 
 def du(path):
@@ -389,6 +396,8 @@ for rid, bound, says in RSS_TARGETS:
     if r and r["peak_rss_mib"] is not None:
         ok = r["peak_rss_mib"] <= bound
         lines.append(f"{'peak RSS, ' + rid + ', MiB':<46} {r['peak_rss_mib']:>6.0f}  {says:<30} {'met' if ok else 'MISSED'}")
+if moto_cpu:
+    lines.append(f"  (the S3 server, moto, on the same cores: {moto_cpu} CPU seconds per dump to s3://)")
 boundary_met = None
 if boundary:
     ident = [b["mb_per_s"] for b in boundary["results"] if b["run"] == "identity round trip"]
@@ -409,6 +418,7 @@ open(os.path.join(out, "results.txt"), "w").write(text)
 doc = {"scale": scale, "runs_per_command": runs, "tables": tables, "table_bytes": total, "big_bytes": big,
        "environment": env, "runs": rows, "ratios": ratios,
        "peak_rss_mib_max": max(rss) if rss else None, "peak_rss_met": rss_met,
+       "s3_server_cpu_s_per_dump": float(moto_cpu) if moto_cpu else None,
        "boundary": boundary, "boundary_status": boundary_status, "boundary_met": boundary_met}
 json.dump(doc, open(os.path.join(out, "results.json"), "w"), indent=2, ensure_ascii=False)
 print(f"\nresults: {os.path.join(out, 'results.txt')}, {os.path.join(out, 'results.json')}")

@@ -98,7 +98,24 @@ fn a_dump_killed_mid_upload_leaves_no_manifest_and_gc_aborts_its_uploads() {
     );
     let prefix = S3Prefix::new();
     let url = prefix.url();
-    let args = ["dump", source.url(), "--out", &url, "-j", "1", "--s3-part-size", PART, "--progress", "none"];
+    // A slow uplink (1 MB/s): the dump is sure to be mid-upload when it is
+    // killed, however fast the machine.
+    let slow = CutProxy::start(s3_endpoint().trim_start_matches("http://"), Cut::SlowUpload { bytes_per_sec: 1 << 20 });
+    let endpoint = format!("http://127.0.0.1:{}", slow.port());
+    let args = [
+        "dump",
+        source.url(),
+        "--out",
+        &url,
+        "-j",
+        "1",
+        "--s3-part-size",
+        PART,
+        "--progress",
+        "none",
+        "--s3-endpoint",
+        &endpoint,
+    ];
     let mut child =
         sluice_command(args).envs(S3Prefix::env()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -109,7 +126,7 @@ fn a_dump_killed_mid_upload_leaves_no_manifest_and_gc_aborts_its_uploads() {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
+    assert!(child.wait().expect("reap").code().is_none(), "the dump had finished before the kill");
     assert!(!prefix.has("manifest.json"), "a killed dump left a manifest");
     let orphans = prefix.unfinished_uploads();
     assert!(!orphans.is_empty(), "the kill left no unfinished upload to clean up");

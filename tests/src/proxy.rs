@@ -24,6 +24,12 @@ pub enum Cut {
         /// Bytes it carries before the cut.
         after: u64,
     },
+    /// No cut: bytes from the client pass at most this fast (a slow
+    /// uplink, so an upload is sure to be under way when the test acts).
+    SlowUpload {
+        /// Bytes per second from the client.
+        bytes_per_sec: u64,
+    },
     /// An outage: once `from_total` bytes have come from the server over
     /// all connections, every connection is cut as soon as it has carried
     /// `after` more (new ones included: they get through their handshake,
@@ -109,7 +115,7 @@ fn forward(client: TcpStream, server: TcpStream, cut: Cut, counters: &Counters) 
     let spared = Arc::new(AtomicBool::new(false));
     let needle = match cut {
         Cut::Outage { spare, .. } => spare,
-        Cut::Once { .. } | Cut::UploadOnce { .. } => None,
+        Cut::Once { .. } | Cut::UploadOnce { .. } | Cut::SlowUpload { .. } => None,
     };
     let seen = spared.clone();
     thread::scope(|scope| {
@@ -148,6 +154,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, side: Side<'_>) {
                 {
                     seen.store(true, Ordering::SeqCst);
                 }
+                if let Cut::SlowUpload { bytes_per_sec } = cut {
+                    thread::sleep(std::time::Duration::from_secs_f64(n as f64 / *bytes_per_sec as f64));
+                }
                 if let Cut::UploadOnce { after } = cut
                     && carried >= *after
                     && counters.cuts.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok()
@@ -166,7 +175,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, side: Side<'_>) {
             Cut::Once { after } => {
                 carried >= after && counters.cuts.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok()
             }
-            Cut::UploadOnce { .. } => false,
+            Cut::UploadOnce { .. } | Cut::SlowUpload { .. } => false,
             Cut::Outage { from_total, after, .. } => {
                 if total >= from_total && outage_base.is_none() {
                     outage_base = Some(carried - n as u64);

@@ -56,6 +56,9 @@ pub struct Bucket {
     /// Requests that failed in a way the client retries, counted by the
     /// HTTP layer.
     pub retried: Arc<AtomicU64>,
+    /// One line for why a request failed (the store's own error codes,
+    /// never a credential), given the bucket.
+    pub explain: fn(&object_store::Error, &str) -> String,
 }
 
 /// A prefix of a bucket.
@@ -151,7 +154,7 @@ impl Shared {
         };
         let place =
             if key.is_empty() { self.bucket.location.clone() } else { format!("{}/{key}", self.bucket.location) };
-        let why = super::s3::explain(&error, &self.bucket.bucket);
+        let why = (self.bucket.explain)(&error, &self.bucket.bucket);
         // The client wraps some answers (a refused LIST) as generic errors:
         // the server's code says what they are.
         let kind = if why.starts_with("bucket ") && why.ends_with("does not exist") {
@@ -272,6 +275,7 @@ impl Store for BucketStore {
             current: Bytes::new(),
             place: format!("{}/{key}", shared.bucket.location),
             bucket: shared.bucket.bucket.clone(),
+            explain: shared.bucket.explain,
         }))
     }
 
@@ -522,6 +526,7 @@ struct BucketReader {
     current: Bytes,
     place: String,
     bucket: String,
+    explain: fn(&object_store::Error, &str) -> String,
 }
 
 impl Read for BucketReader {
@@ -531,7 +536,7 @@ impl Read for BucketReader {
                 None => return Ok(0),
                 Some(Ok(bytes)) => self.current = bytes,
                 Some(Err(e)) => {
-                    let why = super::s3::explain(&e, &self.bucket);
+                    let why = (self.explain)(&e, &self.bucket);
                     return Err(io::Error::other(format!("cannot read {}: {why}", self.place)));
                 }
             }
@@ -608,6 +613,7 @@ mod tests {
             bucket: "b".to_owned(),
             prefix: "p".to_owned(),
             retried: Arc::default(),
+            explain: |error, _| error.to_string(),
         };
         (BucketStore::new(bucket, part_size).expect("runtime"), memory)
     }

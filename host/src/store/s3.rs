@@ -81,6 +81,7 @@ pub fn open(location: &str, options: &S3Options) -> anyhow::Result<BucketStore> 
         bucket: bucket.to_owned(),
         prefix: prefix.to_owned(),
         retried,
+        explain,
     };
     Ok(BucketStore::new(bucket, usize::try_from(options.part_size)?)?)
 }
