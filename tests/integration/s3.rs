@@ -249,3 +249,37 @@ fn bad_locations_fail_at_once_with_one_clear_line_and_no_secret() {
     assert!(String::from_utf8_lossy(&gs.stderr).contains("gs:// is not supported"));
     assert_eq!(std::fs::read_dir(cwd.path()).expect("read").count(), 0, "something was created for gs://");
 }
+
+/// `snapshot hold --until s3://…`: the holder ends by itself once the dump
+/// that read in its snapshot has written its manifest to the bucket.
+#[test]
+fn a_held_snapshot_is_released_once_the_bucket_dump_is_complete() {
+    use std::io::{BufRead, BufReader};
+
+    let source = TestDb::small();
+    let prefix = S3Prefix::new();
+    let url = prefix.url();
+    let mut holder = sluice_command(["snapshot", "hold", source.url(), "--until", &url])
+        .envs(S3Prefix::env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn snapshot hold");
+    let mut name = String::new();
+    BufReader::new(holder.stdout.as_mut().expect("stdout")).read_line(&mut name).expect("first line");
+    let name = name.trim().to_owned();
+    assert!(!name.is_empty(), "snapshot hold printed no name");
+    run_s3(["dump", source.url(), "--out", &url, "--snapshot", &name, "--progress", "none"]).assert_success();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = holder.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the holder did not see the manifest in the bucket");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "snapshot hold ended {status}");
+    let target = TestDb::new();
+    restore_from(&prefix, target.url());
+    assert_same_database(&source, &target);
+}
