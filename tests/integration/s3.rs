@@ -16,14 +16,19 @@ use sluice_tests::{
 /// 64 KiB parts: several per file from a few hundred KiB of data.
 const PART: &str = "64KiB";
 
+/// `sluice dump SOURCE --out URL -j JOBS` with small parts, then `extra`.
+fn dump_args<'a>(source: &'a str, url: &'a str, jobs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["dump", source, "--out", url, "-j", jobs, "--s3-part-size", PART, "--progress", "none"];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Dumps `source` to a fresh prefix with `-j 2` and small parts; checks
 /// that some file took at least three parts and that `verify` passes.
 fn dump_to_bucket(source: &str, extra: &[&str]) -> S3Prefix {
     let prefix = S3Prefix::new();
     let url = prefix.url();
-    let mut args = vec!["dump", source, "--out", &url, "-j", "2", "--s3-part-size", PART, "--progress", "none"];
-    args.extend_from_slice(extra);
-    run_s3(&args).assert_success();
+    run_s3(dump_args(source, &url, "2", extra)).assert_success();
     let objects = prefix.objects();
     assert!(objects.iter().any(|(k, _, _)| k == "manifest.json"), "no manifest.json in {objects:?}");
     let most = objects.iter().map(|(_, _, etag)| parts_of(etag)).max().unwrap_or(0);
@@ -102,20 +107,7 @@ fn a_dump_killed_mid_upload_leaves_no_manifest_and_gc_aborts_its_uploads() {
     // killed, however fast the machine.
     let slow = CutProxy::start(s3_endpoint().trim_start_matches("http://"), Cut::SlowUpload { bytes_per_sec: 1 << 20 });
     let endpoint = format!("http://127.0.0.1:{}", slow.port());
-    let args = [
-        "dump",
-        source.url(),
-        "--out",
-        &url,
-        "-j",
-        "1",
-        "--s3-part-size",
-        PART,
-        "--progress",
-        "none",
-        "--s3-endpoint",
-        &endpoint,
-    ];
+    let args = dump_args(source.url(), &url, "1", &["--s3-endpoint", &endpoint]);
     let mut child =
         sluice_command(args).envs(S3Prefix::env()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -135,21 +127,7 @@ fn a_dump_killed_mid_upload_leaves_no_manifest_and_gc_aborts_its_uploads() {
     gc.assert_success().assert_stdout_contains("removed");
     assert!(prefix.unfinished_uploads().is_empty(), "gc left unfinished uploads");
 
-    run_s3([
-        "dump",
-        source.url(),
-        "--out",
-        &url,
-        "-j",
-        "1",
-        "--s3-part-size",
-        PART,
-        "--progress",
-        "none",
-        "--resume",
-        "--accept-new-snapshot",
-    ])
-    .assert_success();
+    run_s3(dump_args(source.url(), &url, "1", &["--resume", "--accept-new-snapshot"])).assert_success();
     assert!(prefix.unfinished_uploads().is_empty());
     run_s3(["verify", &url, "--progress", "none"]).assert_success();
     let target = TestDb::new();

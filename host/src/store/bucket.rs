@@ -56,9 +56,10 @@ pub struct Bucket {
     /// Requests that failed in a way the client retries, counted by the
     /// HTTP layer.
     pub retried: Arc<AtomicU64>,
-    /// One line for why a request failed (the store's own error codes,
-    /// never a credential), given the bucket.
-    pub explain: fn(&object_store::Error, &str) -> String,
+    /// Why a request failed, given the bucket: one line (the store's own
+    /// error codes, never a credential) and, when the store's code says
+    /// more than the client's error type, the kind it amounts to.
+    pub explain: fn(&object_store::Error, &str) -> (Option<io::ErrorKind>, String),
 }
 
 /// A prefix of a bucket.
@@ -107,6 +108,14 @@ impl Shared {
         }
     }
 
+    /// The prefix as a path; None for the bucket's root.
+    fn root(&self) -> io::Result<Option<Path>> {
+        match self.bucket.prefix.as_str() {
+            "" => Ok(None),
+            prefix => Path::parse(prefix).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e)),
+        }
+    }
+
     fn path(&self, key: &str) -> io::Result<Path> {
         check_key(key)?;
         let full = if self.bucket.prefix.is_empty() { key.to_owned() } else { format!("{}/{key}", self.bucket.prefix) };
@@ -127,8 +136,7 @@ impl Shared {
     /// Every key under `dir` (a key prefix ending at a `/`, or all).
     fn keys(&self, dir: &str) -> io::Result<Vec<String>> {
         let root = match dir.trim_end_matches('/') {
-            "" if self.bucket.prefix.is_empty() => None,
-            "" => Some(Path::parse(&self.bucket.prefix).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?),
+            "" => self.root()?,
             dir => Some(self.path(dir)?),
         };
         let objects = self.bucket.objects.clone();
@@ -154,17 +162,32 @@ impl Shared {
         };
         let place =
             if key.is_empty() { self.bucket.location.clone() } else { format!("{}/{key}", self.bucket.location) };
-        let why = (self.bucket.explain)(&error, &self.bucket.bucket);
         // The client wraps some answers (a refused LIST) as generic errors:
         // the server's code says what they are.
-        let kind = if why.starts_with("bucket ") && why.ends_with("does not exist") {
-            io::ErrorKind::NotFound
-        } else if why.starts_with("the credentials were refused") || why.starts_with("access denied") {
-            io::ErrorKind::PermissionDenied
-        } else {
-            kind
-        };
-        io::Error::new(kind, format!("cannot {what} {place}: {why}"))
+        let (coded, why) = (self.bucket.explain)(&error, &self.bucket.bucket);
+        io::Error::new(coded.unwrap_or(kind), format!("cannot {what} {place}: {why}"))
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        let path = self.path(key)?;
+        let objects = self.bucket.objects.clone();
+        match self.io.wait(async move { objects.delete(&path).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.failure("delete", key, e)),
+        }
+    }
+
+    /// A new object `key`, written as `mode` says.
+    fn part(self: &Arc<Self>, key: &str, mode: PutMode) -> io::Result<BucketPart> {
+        Ok(BucketPart {
+            shared: self.clone(),
+            key: key.to_owned(),
+            path: self.path(key)?,
+            buffer: Vec::new(),
+            upload: None,
+            mode,
+            done: false,
+        })
     }
 
     fn record_key(key: &str) -> String {
@@ -179,10 +202,7 @@ impl Store for BucketStore {
 
     fn check_empty(&self) -> io::Result<()> {
         let shared = &self.shared;
-        let root = match shared.bucket.prefix.as_str() {
-            "" => None,
-            prefix => Some(Path::parse(prefix).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?),
-        };
+        let root = shared.root()?;
         let objects = shared.bucket.objects.clone();
         let first = shared
             .io
@@ -240,16 +260,7 @@ impl Store for BucketStore {
     }
 
     fn create(&self, key: &str) -> io::Result<Box<dyn Part>> {
-        let path = self.shared.path(key)?;
-        Ok(Box::new(BucketPart {
-            shared: self.shared.clone(),
-            key: key.to_owned(),
-            path,
-            buffer: Vec::new(),
-            upload: None,
-            mode: PutMode::Overwrite,
-            done: false,
-        }))
+        Ok(Box::new(self.shared.part(key, PutMode::Overwrite)?))
     }
 
     fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
@@ -299,25 +310,11 @@ impl Store for BucketStore {
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {
-        let shared = &self.shared;
-        let path = shared.path(key)?;
-        let objects = shared.bucket.objects.clone();
-        match shared.io.wait(async move { objects.delete(&path).await })? {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(shared.failure("delete", key, e)),
-        }
+        self.shared.delete(key)
     }
 
     fn put_new(&self, key: &str, bytes: &[u8]) -> io::Result<Written> {
-        let mut part = BucketPart {
-            shared: self.shared.clone(),
-            key: key.to_owned(),
-            path: self.shared.path(key)?,
-            buffer: Vec::new(),
-            upload: None,
-            mode: PutMode::Create,
-            done: false,
-        };
+        let mut part = self.shared.part(key, PutMode::Create)?;
         part.buffer.extend_from_slice(bytes);
         Box::new(part).commit()?;
         Ok(Written::of(key, bytes))
@@ -497,7 +494,7 @@ impl Part for BucketPart {
         let record = upload.record.clone();
         // The object is whole: a record left by a failed delete only makes
         // `gc` try an abort the server no longer knows.
-        let _ = Store::delete(&BucketStore { shared }, &record);
+        let _ = shared.delete(&record);
         Ok(())
     }
 }
@@ -514,7 +511,7 @@ impl Drop for BucketPart {
         let (multipart, path, id) = (self.shared.bucket.multipart.clone(), self.path.clone(), upload.id.clone());
         let aborted = self.shared.io.wait(async move { multipart.abort_multipart(&path, &id).await });
         if matches!(aborted, Ok(Ok(()))) {
-            let _ = Store::delete(&BucketStore { shared: self.shared.clone() }, &upload.record);
+            let _ = self.shared.delete(&upload.record);
         }
         // Otherwise the record stays, for `dump --resume` or `sluice gc`.
     }
@@ -526,7 +523,7 @@ struct BucketReader {
     current: Bytes,
     place: String,
     bucket: String,
-    explain: fn(&object_store::Error, &str) -> String,
+    explain: fn(&object_store::Error, &str) -> (Option<io::ErrorKind>, String),
 }
 
 impl Read for BucketReader {
@@ -536,7 +533,7 @@ impl Read for BucketReader {
                 None => return Ok(0),
                 Some(Ok(bytes)) => self.current = bytes,
                 Some(Err(e)) => {
-                    let why = (self.explain)(&e, &self.bucket);
+                    let (_, why) = (self.explain)(&e, &self.bucket);
                     return Err(io::Error::other(format!("cannot read {}: {why}", self.place)));
                 }
             }
@@ -613,7 +610,7 @@ mod tests {
             bucket: "b".to_owned(),
             prefix: "p".to_owned(),
             retried: Arc::default(),
-            explain: |error, _| error.to_string(),
+            explain: |error, _| (None, error.to_string()),
         };
         (BucketStore::new(bucket, part_size).expect("runtime"), memory)
     }

@@ -3,6 +3,7 @@
 //! pods), plus `--s3-endpoint` for S3-compatible servers, under the bucket
 //! store.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -73,7 +74,7 @@ pub fn open(location: &str, options: &S3Options) -> anyhow::Result<BucketStore> 
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
     let s3 =
-        Arc::new(builder.build().map_err(|e| anyhow::anyhow!("dump location {location}: {}", explain(&e, bucket)))?);
+        Arc::new(builder.build().map_err(|e| anyhow::anyhow!("dump location {location}: {}", explain(&e, bucket).1))?);
     let bucket = Bucket {
         objects: s3.clone(),
         multipart: s3,
@@ -91,7 +92,7 @@ pub fn open(location: &str, options: &S3Options) -> anyhow::Result<BucketStore> 
 /// request (its signature's inputs), the response body's other fields or
 /// a credential. Reads the error's text: the client's error types are not
 /// public.
-pub fn explain(error: &object_store::Error, bucket: &str) -> String {
+pub fn explain(error: &object_store::Error, bucket: &str) -> (Option<io::ErrorKind>, String) {
     let mut chain = vec![error.to_string()];
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {
@@ -103,21 +104,22 @@ pub fn explain(error: &object_store::Error, bucket: &str) -> String {
     if let Some(code) = between(&all, "<Code>", "</Code>") {
         let status = between(&all, "status code: ", ":").map(|s| format!(" (HTTP {s})")).unwrap_or_default();
         return match code {
-            "NoSuchBucket" => format!("bucket {bucket} does not exist"),
-            "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+            "NoSuchBucket" => (Some(io::ErrorKind::NotFound), format!("bucket {bucket} does not exist")),
+            "InvalidAccessKeyId" | "SignatureDoesNotMatch" => (
+                Some(io::ErrorKind::PermissionDenied),
                 format!(
                     "the credentials were refused ({code}{status}): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-                )
-            }
-            "AccessDenied" => format!("access denied{status}"),
-            code => format!("{code}{status}{retries}"),
+                ),
+            ),
+            "AccessDenied" => (Some(io::ErrorKind::PermissionDenied), format!("access denied{status}")),
+            code => (None, format!("{code}{status}{retries}")),
         };
     }
     if let Some(status) = between(&all, "status code: ", ":").or_else(|| between(&all, "status code: ", "\n")) {
-        return format!("HTTP {status}{retries}");
+        return (None, format!("HTTP {status}{retries}"));
     }
     if let object_store::Error::NotFound { .. } = error {
-        return "no such object".to_owned();
+        return (None, "no such object".to_owned());
     }
     // A transport error: its deepest cause says it best ("Connection
     // refused (os error 111)").
@@ -127,7 +129,7 @@ pub fn explain(error: &object_store::Error, bucket: &str) -> String {
     } else {
         "request failed"
     };
-    format!("{what}: {}{retries}", first_line(deepest))
+    (None, format!("{what}: {}{retries}", first_line(deepest)))
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -193,19 +195,24 @@ mod tests {
                     <Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId>\
                     <StringToSign>AWS4-HMAC-SHA256 secret-looking</StringToSign></Error>";
         let error = object_store::Error::Generic { store: "S3", source: body.into() };
-        let why = explain(&error, "b");
+        let (kind, why) = explain(&error, "b");
+        assert_eq!(kind, Some(io::ErrorKind::PermissionDenied));
         assert!(why.starts_with("the credentials were refused (SignatureDoesNotMatch (HTTP 403 Forbidden))"), "{why}");
         assert!(!why.contains("AKIAEXAMPLE") && !why.contains("StringToSign"), "{why}");
         let missing = object_store::Error::Generic {
             store: "S3",
             source: "status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>".into(),
         };
-        assert_eq!(explain(&missing, "backups"), "bucket backups does not exist");
+        assert_eq!(
+            explain(&missing, "backups"),
+            (Some(io::ErrorKind::NotFound), "bucket backups does not exist".to_owned())
+        );
         let refused = object_store::Error::Generic {
             store: "S3",
             source: "Error performing GET http://h/b/k in 3s, after 5 retries - error sending request: Connection refused (os error 111)".into(),
         };
-        let why = explain(&refused, "b");
+        let (kind, why) = explain(&refused, "b");
+        assert_eq!(kind, None);
         assert!(why.starts_with("cannot reach the endpoint") && why.ends_with("after 5 retries"), "{why}");
     }
 
