@@ -14,7 +14,9 @@ use crate::db::{DbUrl, History, LargeObjects, LockMode, MysqlLoad, TargetOptions
 use crate::error::{Failure, UsageContext};
 use crate::pipeline::TransformRule;
 use crate::progress::ProgressMode;
+use crate::sealed::{EncryptTo, Unlock};
 use crate::select::{Glob, Selection};
+use crate::stage::encrypt::Recipients;
 use crate::stage::{ComponentRef, Limits, MaskKey, World};
 use crate::store::S3Options;
 
@@ -59,6 +61,24 @@ struct StorageArgs {
     /// Part size of s3:// uploads (memory per worker is about 3 parts).
     #[arg(long, value_name = "SIZE", default_value = "8MiB")]
     s3_part_size: String,
+}
+
+/// The keys that open an encrypted dump (never given on the command line
+/// itself: each names a file).
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// age identity file (AGE-SECRET-KEY-1… lines) that opens an encrypted dump.
+    #[arg(long, value_name = "FILE", env = "SLUICE_AGE_IDENTITY_FILE")]
+    identity: Option<PathBuf>,
+    /// File whose first line is the passphrase (dump: encrypt in passphrase mode; others: open such a dump).
+    #[arg(long = "passphrase-file", value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn unlock(&self) -> Unlock {
+        Unlock { identity: self.identity.clone(), passphrase: self.passphrase_file.clone() }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +202,17 @@ struct DumpArgs {
     /// MariaDB system-versioned tables: include (every row version with its exact ROW_START/ROW_END, as mariadb-dump --dump-history) or exclude (current rows only, recorded in the manifest).
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = History::Include)]
     history: History,
+    /// Encrypt every file (after compression) to this age X25519 recipient (age1…); repeatable.
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
+    encrypt_to: Vec<String>,
+    /// Encrypt to the recipients in FILE (one a line, # comments); repeatable.
+    #[arg(long = "encrypt-to-file", value_name = "FILE")]
+    encrypt_to_file: Vec<PathBuf>,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Sign manifest.json with this minisign secret key (manifest.json.minisig).
+    #[arg(long = "sign-key", value_name = "FILE")]
+    sign_key: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -219,6 +250,8 @@ struct RestoreArgs {
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
     #[command(flatten)]
+    keys: KeyArgs,
+    #[command(flatten)]
     limits: LimitArgs,
 }
 
@@ -235,6 +268,14 @@ struct VerifyArgs {
     /// Where stages run: auto (native decoders) or wasm (every stage a component).
     #[arg(long, value_enum, default_value_t = StagesMode::Auto)]
     stages: StagesMode,
+    /// Also decrypt every file and check its plaintext (rows, binding): needs --identity or --passphrase-file.
+    #[arg(long)]
+    decrypt: bool,
+    #[command(flatten)]
+    keys: KeyArgs,
+    /// Check manifest.json.minisig against this minisign public key (the key, or a .pub file).
+    #[arg(long, value_name = "PUBKEY")]
+    signer: Option<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -249,6 +290,8 @@ struct InspectArgs {
     /// Print the manifest as JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    keys: KeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +367,12 @@ pub struct DumpJob {
     pub resume: bool,
     /// With `resume`: a new snapshot is acceptable when the old one is gone.
     pub accept_new_snapshot: bool,
+    /// What to encrypt to (checked before anything connects).
+    pub encrypt: EncryptTo,
+    /// The keys a resume of an encrypted dump reads its plan with.
+    pub unlock: Unlock,
+    /// The minisign key that signs the manifest.
+    pub sign_key: Option<PathBuf>,
     /// PostgreSQL: a held snapshot to read in.
     pub snapshot: Option<String>,
 }
@@ -364,6 +413,8 @@ pub struct RestoreJob {
     pub stages: StagesMode,
     /// Sandbox limits.
     pub limits: Limits,
+    /// The keys of an encrypted dump.
+    pub unlock: Unlock,
 }
 
 /// A checked verify request.
@@ -379,6 +430,12 @@ pub struct VerifyJob {
     pub stages: StagesMode,
     /// Sandbox limits.
     pub limits: Limits,
+    /// Decrypt and check the plaintext too.
+    pub decrypt: bool,
+    /// The keys of an encrypted dump.
+    pub unlock: Unlock,
+    /// The minisign public key the manifest's signature must be from.
+    pub signer: Option<String>,
 }
 
 /// A checked `component check` request.
@@ -399,6 +456,8 @@ pub struct InspectJob {
     pub storage: S3Options,
     /// JSON output.
     pub json: bool,
+    /// The keys of an encrypted dump (to show what its manifest seals).
+    pub unlock: Unlock,
 }
 
 /// `sluice gc`: what a killed dump left half-made at a location.
@@ -455,19 +514,31 @@ impl Cli {
                     progress: args.progress,
                     stages: args.stages,
                     limits: resolve_limits(&args.limits, &Config::default())?,
+                    unlock: args.keys.unlock(),
                 }))
             }
-            Command::Verify(args) => Ok(Job::Verify(VerifyJob {
-                dir: args.dir,
-                storage: resolve_storage(&args.storage)?,
-                progress: args.progress,
-                stages: args.stages,
-                limits: resolve_limits(&args.limits, &Config::default())?,
-            })),
+            Command::Verify(args) => {
+                if args.decrypt && !args.keys.unlock().given() {
+                    return Err(Failure::usage(
+                        "verify --decrypt needs a key: --identity FILE (or SLUICE_AGE_IDENTITY_FILE) or --passphrase-file FILE",
+                    ));
+                }
+                Ok(Job::Verify(VerifyJob {
+                    dir: args.dir,
+                    storage: resolve_storage(&args.storage)?,
+                    progress: args.progress,
+                    stages: args.stages,
+                    limits: resolve_limits(&args.limits, &Config::default())?,
+                    decrypt: args.decrypt,
+                    unlock: args.keys.unlock(),
+                    signer: args.signer,
+                }))
+            }
             Command::Inspect(args) => Ok(Job::Inspect(InspectJob {
                 storage: resolve_storage(&args.storage)?,
                 dir: args.dir,
                 json: args.json,
+                unlock: args.keys.unlock(),
             })),
             Command::Gc(args) => Ok(Job::Gc(GcJob { storage: resolve_storage(&args.storage)?, dir: args.dir })),
             Command::Plan(args) => {
@@ -500,6 +571,9 @@ impl Cli {
                     resume: false,
                     accept_new_snapshot: false,
                     snapshot: None,
+                    encrypt: EncryptTo::default(),
+                    unlock: Unlock::default(),
+                    sign_key: None,
                 }))
             }
             Command::Snapshot(SnapshotCommand::Hold { source, until, storage }) => {
@@ -543,6 +617,10 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
     };
     let selection = resolve_selection(&args.selection, &config)?;
     let (large_objects, large_objects_reason) = resolve_large_objects(args.large_objects, &config, &selection);
+    let encrypt = resolve_encryption(&args)?;
+    if let Some(path) = &args.sign_key {
+        crate::signing::load_secret_key(path).map_err(Failure::Usage)?;
+    }
     Ok(DumpJob {
         source,
         out: args.out,
@@ -567,7 +645,29 @@ fn resolve_dump(args: DumpArgs) -> Result<DumpJob, Failure> {
         resume: args.resume,
         accept_new_snapshot: args.accept_new_snapshot,
         snapshot: args.snapshot,
+        encrypt,
+        unlock: args.keys.unlock(),
+        sign_key: args.sign_key,
     })
+}
+
+/// The dump's encryption, checked in full before anything connects or is
+/// written: a recipient that does not parse, an empty recipients file or an
+/// unreadable passphrase file is exit 2, never a dump in the clear.
+fn resolve_encryption(args: &DumpArgs) -> Result<EncryptTo, Failure> {
+    let recipients = if args.encrypt_to.is_empty() && args.encrypt_to_file.is_empty() {
+        None
+    } else {
+        Some(
+            Recipients::parse(&args.encrypt_to, &args.encrypt_to_file)
+                .map_err(|e| Failure::Usage(e.context("cannot encrypt")))?,
+        )
+    };
+    let passphrase = match &args.keys.passphrase_file {
+        Some(path) => Some(crate::stage::encrypt::read_passphrase(path).map_err(Failure::Usage)?),
+        None => None,
+    };
+    Ok(EncryptTo { recipients, passphrase })
 }
 
 /// What happens to PostgreSQL large objects, and why: the flag, else the

@@ -15,7 +15,7 @@ use crate::catalog::Catalog;
 use crate::cli::DumpJob;
 use crate::db::{self, Engine, NotCarried, SnapshotInfo, Source, SourceOptions};
 use crate::error::{Failure, JobContext, LocationContext, UsageContext};
-use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlannedChunk};
+use crate::journal::{self, FrozenPlan, JournalRecord, PLAN, PlanEncryption, PlannedChunk};
 use crate::manifest::{self, ChunkRecord, ComponentRecord, FileRecord, Manifest, RunSnapshot, SchemaFiles, TableEntry};
 use crate::masking::{self, MaskPlan, TableMasking};
 use crate::output::out;
@@ -23,11 +23,17 @@ use crate::pipeline::{Output, TablePipeline, check_row_stages, pipelines};
 use crate::plan::{self, Chunk};
 use crate::pool;
 use crate::progress::Progress;
+use crate::sealed::{self, Secrecy};
+use crate::signing;
+use crate::stage::encrypt;
 use crate::stage::{ComponentSource, Runtime};
 use crate::stop::Stop;
 use crate::store::naming::{MANIFEST, POST_DATA, PRE_DATA, chunk_key};
 use crate::store::{self, Store, Written};
 use crate::worker::{DumpContext, DumpWorker};
+
+/// The encrypted plan's key.
+const PLAN_SEALED: &str = "plan.json.age";
 
 /// `sluice dump` (without `--resume`, which [`crate::resume`] runs).
 pub async fn run(job: DumpJob) -> Result<(), Failure> {
@@ -53,15 +59,13 @@ async fn open_and_execute(job: &DumpJob, progress: &mut Progress, stop: &Stop) -
 /// dump says how to finish it.
 fn refuse_used(store: &dyn Store) -> Result<(), Failure> {
     if let Err(e) = store.check_empty() {
-        if let Ok(Some(plan)) = FrozenPlan::load(store)
-            && !store.exists(MANIFEST).unwrap_or(true)
-        {
-            let done = journal::records(store).map(|r| r.len()).unwrap_or(0);
+        if FrozenPlan::exists(store) && !store.exists(MANIFEST).unwrap_or(true) {
+            let done = journal::count(store).unwrap_or(0);
             return Err(Failure::usage(format!(
                 "{} holds an interrupted dump ({done} of {} chunks done): finish it by running the same command \
                  with --resume, or remove the directory to start over",
                 store.location(),
-                plan.chunks.len()
+                planned_chunks(store)
             )));
         }
         return Err(e).location_err();
@@ -73,26 +77,41 @@ fn refuse_used(store: &dyn Store) -> Result<(), Failure> {
 /// it found it (so the rerun is not refused as "not empty"); one that did
 /// keeps its plan, journal and finished chunks for `--resume`.
 fn abandon(store: &dyn Store) {
-    if journal::records(store).map(|r| r.is_empty()).unwrap_or(false) {
-        let _ = store.delete(PLAN);
+    if journal::count(store).map(|n| n == 0).unwrap_or(false) {
+        for key in [PLAN, PLAN_SEALED, sealed::IDENTITY] {
+            let _ = store.delete(key);
+        }
         let _ = store.abandon_dump();
+    }
+}
+
+/// The interrupted dump's chunk count for messages: "?" when its plan is
+/// encrypted (read without a key).
+fn planned_chunks(store: &dyn Store) -> String {
+    match FrozenPlan::load(store, &Secrecy::default()) {
+        Ok(Some(plan)) => plan.chunks.len().to_string(),
+        _ => "?".to_owned(),
     }
 }
 
 /// A failure after some chunks were journalled says how to finish the
 /// dump; a signal's gets its exit code (130, 143).
 pub(crate) fn resume_hint(failure: Failure, job: &DumpJob, store: &dyn Store) -> Failure {
-    let Ok(Some(plan)) = FrozenPlan::load(store) else { return failure };
-    let done = journal::records(store).map(|r| r.len()).unwrap_or(0);
+    if !FrozenPlan::exists(store) {
+        return failure;
+    }
+    let done = journal::count(store).unwrap_or(0);
+    let held = job.resume || job.snapshot.is_some();
     let hint = format!(
-        "{done} of {} chunks are done in {}: run the same command with --resume to finish the dump{}",
-        plan.chunks.len(),
+        "{done} of {} chunks are done in {}: run the same command with --resume{} to finish the dump{}",
+        planned_chunks(store),
         store.location(),
-        if job.resume || plan.snapshots.last().is_some_and(|s| s.held) {
-            ""
+        if job.encrypt.enabled() {
+            " (and --identity FILE or --passphrase-file FILE: the plan is encrypted)"
         } else {
-            " (add --accept-new-snapshot: the snapshot ends with this run)"
-        }
+            ""
+        },
+        if held { "" } else { " (add --accept-new-snapshot: the snapshot ends with this run)" }
     );
     failure.with_hint(hint)
 }
@@ -116,7 +135,7 @@ pub(crate) fn catalog_failure(error: anyhow::Error) -> Failure {
 }
 
 fn output(job: &DumpJob) -> Output {
-    Output { format: job.format, compression: job.compression, stages: job.stages }
+    Output { format: job.format, compression: job.compression, stages: job.stages, encrypted: job.encrypt.enabled() }
 }
 
 /// The flags that shape a dump's files, by flag, as the frozen plan records
@@ -139,6 +158,9 @@ pub(crate) fn settings(job: &DumpJob) -> BTreeMap<String, String> {
         // A keyed digest of the key, never the key: chunks masked under two
         // keys would not join.
         set(&format!("the masking key (${})", job.key_env), key.fingerprint());
+    }
+    if job.encrypt.enabled() {
+        set("--encrypt-to/--encrypt-to-file/--passphrase-file", job.encrypt.setting());
     }
     settings
 }
@@ -170,6 +192,8 @@ pub async fn execute(
     let prepared = prepare(job, &catalog, engine, progress)?;
     let chunks = plan::plan(&catalog.tables, job.chunk_bytes, catalog.page_size);
     store.begin_dump().usage_err()?;
+    let dump_id = encrypt::new_dump_id().job_err()?;
+    let (secrecy, passphrase_identity) = sealed::begin(&*store, &job.encrypt, &dump_id).job_err()?;
     let identity = source.identity().await.job_err()?;
     let planned: Vec<PlannedChunk> = chunks
         .into_iter()
@@ -195,8 +219,13 @@ pub async fn execute(
         tables: catalog.tables.clone(),
         stages: prepared.pipelines.iter().map(|p| p.records()).collect(),
         chunks: planned,
+        dump_id: Some(dump_id),
+        encryption: secrecy.sealer.as_ref().map(|sealer| PlanEncryption {
+            recipients: sealer.recipients(),
+            passphrase_identity: passphrase_identity.clone(),
+        }),
     };
-    plan.store(&*store).job_err()?;
+    plan.store(&*store, &secrecy).job_err()?;
     tracing::info!(tables = catalog.tables.len(), chunks = plan.chunks.len(), "Plan ready.");
     let pending = plan.chunks.clone();
     carry_out(
@@ -205,7 +234,7 @@ pub async fn execute(
         store,
         progress,
         stop,
-        Run { plan, catalog, prepared, done: BTreeMap::new(), pending, started_at },
+        Run { plan, catalog, prepared, done: BTreeMap::new(), pending, started_at, secrecy },
     )
     .await
 }
@@ -220,6 +249,7 @@ pub(crate) struct Run {
     pub(crate) done: BTreeMap<u32, JournalRecord>,
     pub(crate) pending: Vec<PlannedChunk>,
     pub(crate) started_at: String,
+    pub(crate) secrecy: Secrecy,
 }
 
 /// Dumps the pending chunks, then the schema, ends the snapshot and writes
@@ -233,7 +263,7 @@ pub(crate) async fn carry_out(
     run: Run,
 ) -> Result<(), Failure> {
     let clock = Instant::now();
-    let Run { plan, catalog, prepared, mut done, pending, started_at } = run;
+    let Run { plan, catalog, prepared, mut done, pending, started_at, secrecy } = run;
     let readers = source.readers(job.jobs.min(pending.len()).max(1)).await.job_err()?;
     let writers = readers.len();
     let context = Arc::new(DumpContext {
@@ -249,6 +279,7 @@ pub(crate) async fn carry_out(
             counts[c.chunk.table] += 1;
             counts
         }),
+        secrecy: secrecy.clone(),
     });
     let workers: Vec<DumpWorker> = readers.into_iter().map(|r| DumpWorker::new(r, context.clone())).collect();
     let mut counts = vec![0u64; catalog.tables.len()];
@@ -268,18 +299,29 @@ pub(crate) async fn carry_out(
     progress.finish();
     done.extend(records.into_iter().map(|r| (r.chunk, r)));
 
-    let put = |key: &str, script: &str| store.put(key, script.as_bytes()).map(file_record).job_err();
+    let put = |key: &str, script: &str| secrecy.put(&*store, key, script.as_bytes()).map(file_record).job_err();
     let schema = SchemaFiles { pre_data: put(PRE_DATA, &scripts.pre)?, post_data: put(POST_DATA, &scripts.post)? };
     let snapshot = source.finish().await.job_err()?;
     progress.snapshot(&match &snapshot.id {
         Some(id) => format!("{id} ({})", snapshot.method),
         None => snapshot.method.clone(),
     });
-    let manifest = assemble(job, &plan, &catalog, &prepared, &done, schema, started_at, snapshot).job_err()?;
+    let mut manifest = assemble(job, &plan, &catalog, &prepared, &done, schema, started_at, snapshot).job_err()?;
+    // The summary tells the operator the row counts the sealed manifest keeps.
+    let shown = manifest.clone();
+    if let Some(sealer) = &secrecy.sealer {
+        let identity = plan.encryption.as_ref().and_then(|e| e.passphrase_identity.clone());
+        sealed::seal_manifest(&*store, sealer, &mut manifest, identity).job_err()?;
+    }
+    if let Some(path) = &job.sign_key {
+        let key = signing::load_secret_key(path).usage_err()?;
+        let id = manifest.dump_id.clone().unwrap_or_default();
+        signing::sign(&*store, &key, &manifest.to_bytes().job_err()?, &id).job_err()?;
+    }
     // Last: only a dump whose every file is whole gets a manifest.
     manifest.store(&*store).job_err()?;
     journal::remove(&*store).job_err()?;
-    summary(&manifest, clock.elapsed());
+    summary(&shown, clock.elapsed());
     for retried in progress.retries().into_iter().chain(store::retried_line(&*store)) {
         out!("{retried}");
     }
@@ -499,6 +541,8 @@ fn assemble(
         } else {
             Vec::new()
         },
+        dump_id: plan.dump_id.clone(),
+        encryption: None,
     })
 }
 
@@ -565,6 +609,9 @@ pub(crate) mod tests {
             resume: false,
             accept_new_snapshot: false,
             snapshot: None,
+            encrypt: crate::sealed::EncryptTo::default(),
+            unlock: crate::sealed::Unlock::default(),
+            sign_key: None,
         }
     }
 

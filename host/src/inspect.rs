@@ -4,11 +4,14 @@ use crate::cli::InspectJob;
 use crate::error::{Failure, LocationContext, UsageContext};
 use crate::manifest::Manifest;
 use crate::output::out;
+use crate::sealed;
 
 /// `sluice inspect`.
 pub fn run(job: InspectJob) -> Result<(), Failure> {
     let store = crate::store::open(&job.dir, &job.storage).usage_err()?;
-    let manifest = Manifest::load(&*store).location_err()?;
+    let mut manifest = Manifest::load(&*store).location_err()?;
+    // With a key, what the manifest seals is shown too.
+    let opened = sealed::open_manifest(&*store, &mut manifest, &job.unlock, false)?.is_some();
     if job.json {
         out!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
         return Ok(());
@@ -48,6 +51,15 @@ pub fn run(job: InspectJob) -> Result<(), Failure> {
         );
     }
     out!("format {}, compression {}", manifest.format, manifest.compression);
+    if let Some(encryption) = &manifest.encryption {
+        out!("encrypted ({}) to {}", encryption.scheme, encryption.recipients.join(", "));
+        if encryption.passphrase_identity.is_some() {
+            out!("  one of them is the dump's own identity, unlocked by its passphrase");
+        }
+        if !opened {
+            out!("  rows, columns and sequences are sealed: give --identity or --passphrase-file to see them");
+        }
+    }
     out!("{:<40} {:>10} {:>12} {:>6}  stages", "table", "rows", "bytes", "files");
     for t in &manifest.tables {
         let stages: Vec<String> = t

@@ -23,8 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Column, Table};
 use crate::db::SourceIdentity;
-use crate::manifest::{ChunkRecord, RunSnapshot, StageRecord};
+use crate::manifest::{ChunkRecord, FileRecord, RunSnapshot, StageRecord};
 use crate::plan::Chunk;
+use crate::sealed::Secrecy;
+use crate::stage::encrypt::SUFFIX;
 use crate::store::{Store, Written};
 
 /// The frozen plan's key.
@@ -68,22 +70,45 @@ pub struct FrozenPlan {
     pub stages: Vec<Vec<StageRecord>>,
     /// Every chunk, in the order the workers take them.
     pub chunks: Vec<PlannedChunk>,
+    /// The dump's random id (encrypted files are bound to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dump_id: Option<String>,
+    /// Set when the dump is encrypted: then the plan and the journal are
+    /// too, and a resume needs a key to read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<PlanEncryption>,
+}
+
+/// How an interrupted encrypted dump encrypts, for its resume.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanEncryption {
+    /// Every recipient's public key, the passphrase mode's own included.
+    pub recipients: Vec<String>,
+    /// The passphrase mode's identity file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_identity: Option<FileRecord>,
 }
 
 impl FrozenPlan {
-    /// Writes the plan (atomically: whole or absent).
-    pub fn store(&self, store: &dyn Store) -> anyhow::Result<()> {
+    /// Writes the plan (atomically: whole or absent; encrypted when the
+    /// dump is).
+    pub fn store(&self, store: &dyn Store, secrecy: &Secrecy) -> anyhow::Result<()> {
         let mut text = serde_json::to_vec_pretty(self)?;
         text.push(b'\n');
-        store.put(PLAN, &text).with_context(|| format!("cannot write {}/{PLAN}", store.location()))?;
+        secrecy.put(store, PLAN, &text).with_context(|| format!("cannot write {}/{PLAN}", store.location()))?;
         Ok(())
     }
 
+    /// Whether `store` holds a plan, in the clear or encrypted.
+    pub fn exists(store: &dyn Store) -> bool {
+        [PLAN.to_owned(), format!("{PLAN}{SUFFIX}")].iter().any(|key| store.exists(key).unwrap_or(false))
+    }
+
     /// The plan of the interrupted dump at `store`, or None when there is
-    /// none.
-    pub fn load(store: &dyn Store) -> anyhow::Result<Option<Self>> {
+    /// none. An encrypted plan needs `secrecy`'s keys.
+    pub fn load(store: &dyn Store, secrecy: &Secrecy) -> anyhow::Result<Option<Self>> {
         let name = format!("{}/{PLAN}", store.location());
-        let Some(bytes) = store.get(PLAN).with_context(|| format!("cannot read {name}"))? else {
+        let Some(bytes) = secrecy.get(store, PLAN).with_context(|| format!("cannot read {name}"))? else {
             return Ok(None);
         };
         let value: serde_json::Value =
@@ -178,22 +203,36 @@ pub fn record_key(id: u32) -> String {
     format!("{JOURNAL_PREFIX}{id:06}.json")
 }
 
-/// Appends `record` to the journal (one synced object).
-pub fn append(store: &dyn Store, record: &JournalRecord) -> anyhow::Result<()> {
+/// Appends `record` to the journal (one synced object, encrypted when the
+/// dump is).
+pub fn append(store: &dyn Store, record: &JournalRecord, secrecy: &Secrecy) -> anyhow::Result<()> {
     let key = record_key(record.chunk);
     let text = serde_json::to_vec(record)?;
-    store.put(&key, &text).with_context(|| format!("cannot write the journal record {key}"))?;
+    secrecy.put(store, &key, &text).with_context(|| format!("cannot write the journal record {key}"))?;
     Ok(())
+}
+
+/// How many records the journal holds (read without a key).
+pub fn count(store: &dyn Store) -> anyhow::Result<usize> {
+    Ok(store.list(JOURNAL_PREFIX).context("cannot list the journal")?.len())
 }
 
 /// Every record in the journal, by chunk id. A record that cannot be read
 /// is left out (its chunk is done again).
-pub fn records(store: &dyn Store) -> anyhow::Result<BTreeMap<u32, JournalRecord>> {
+pub fn records(store: &dyn Store, secrecy: &Secrecy) -> anyhow::Result<BTreeMap<u32, JournalRecord>> {
     let mut found = BTreeMap::new();
     for key in store.list(JOURNAL_PREFIX).context("cannot list the journal")? {
-        let Some(bytes) = store.get(&key)? else { continue };
+        let base = if secrecy.on() { key.strip_suffix(SUFFIX).unwrap_or(&key) } else { &key };
+        let bytes = match secrecy.get(store, base) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "Unreadable journal record: its chunk is dumped again.");
+                continue;
+            }
+        };
         match serde_json::from_slice::<JournalRecord>(&bytes) {
-            Ok(record) if record_key(record.chunk) == key => {
+            Ok(record) if record_key(record.chunk) == base => {
                 found.insert(record.chunk, record);
             }
             _ => tracing::warn!(%key, "Unreadable journal record: its chunk is dumped again."),
@@ -242,24 +281,52 @@ mod tests {
                 },
                 file: "data/public.t.00000.copy.zst".into(),
             }],
+            dump_id: Some("d1".into()),
+            encryption: None,
         }
     }
 
     #[test]
     fn the_plan_and_the_journal_round_trip_through_a_store() {
         let store = MemoryStore::default();
-        assert!(FrozenPlan::load(&store).expect("load").is_none());
-        plan().store(&store).expect("store");
-        let loaded = FrozenPlan::load(&store).expect("load").expect("a plan");
+        let clear = Secrecy::default();
+        assert!(FrozenPlan::load(&store, &clear).expect("load").is_none());
+        plan().store(&store, &clear).expect("store");
+        let loaded = FrozenPlan::load(&store, &clear).expect("load").expect("a plan");
         assert_eq!(loaded.chunks, plan().chunks);
         assert_eq!(loaded.identity, plan().identity);
         let written = Written { key: "data/public.t.00000.copy.zst".into(), bytes: 10, sha256: "ab".into() };
-        append(&store, &JournalRecord::new(0, &written, 3, &[], 1)).expect("append");
-        let records = records(&store).expect("records");
+        append(&store, &JournalRecord::new(0, &written, 3, &[], 1), &clear).expect("append");
+        let records = records(&store, &clear).expect("records");
         assert_eq!(records.len(), 1);
         assert_eq!((records[&0].rows, records[&0].file.as_str()), (3, "data/public.t.00000.copy.zst"));
         remove(&store).expect("remove");
-        assert!(super::records(&store).expect("records").is_empty());
+        assert!(super::records(&store, &clear).expect("records").is_empty());
+    }
+
+    #[test]
+    fn an_encrypted_plan_and_journal_need_the_key() {
+        use crate::stage::encrypt::{Keys, Recipients, Sealer};
+        use std::sync::Arc;
+        let identity = age::x25519::Identity::generate();
+        let sealer = Arc::new(Sealer::new(Recipients::one(identity.to_public()), "d1"));
+        let writing = Secrecy { sealer: Some(sealer), keys: None };
+        let store = MemoryStore::default();
+        plan().store(&store, &writing).expect("store");
+        let written = Written { key: "data/public.t.00000.copy.zst.age".into(), bytes: 10, sha256: "ab".into() };
+        append(&store, &JournalRecord::new(0, &written, 3, &[], 1), &writing).expect("append");
+        assert!(store.exists("plan.json.age").expect("exists") && !store.exists(PLAN).expect("exists"));
+        assert!(FrozenPlan::exists(&store));
+        assert_eq!(count(&store).expect("count"), 1);
+        let raw = store.get("plan.json.age").expect("get").expect("plan");
+        assert!(!String::from_utf8_lossy(&raw).contains("public"), "the plan is in the clear");
+        let error = FrozenPlan::load(&store, &Secrecy::default()).expect_err("no key");
+        assert!(format!("{error:#}").contains("is encrypted"), "{error:#}");
+        assert!(records(&store, &Secrecy::default()).expect("records").is_empty());
+        let reading = Secrecy { sealer: None, keys: Some(Arc::new(Keys::one(identity, "test").bound_to("d1"))) };
+        let loaded = FrozenPlan::load(&store, &reading).expect("load").expect("a plan");
+        assert_eq!(loaded.chunks, plan().chunks);
+        assert_eq!(records(&store, &reading).expect("records")[&0].rows, 3);
     }
 
     #[test]

@@ -57,6 +57,68 @@ pub struct Manifest {
     /// chunk's `run` says which): its data is not from one point in time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub snapshots: Vec<RunSnapshot>,
+    /// The dump's random id, which every encrypted file is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dump_id: Option<String>,
+    /// Set when the files are encrypted: then this manifest holds only what
+    /// `verify` without a key needs, and [`Sealed`] the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// How an encrypted dump is encrypted: public facts only, never a key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Encryption {
+    /// `age-v1-x25519`.
+    pub scheme: String,
+    /// Every recipient's public key (`age1…`), sorted.
+    pub recipients: Vec<String>,
+    /// Passphrase mode: the dump's own identity, encrypted to the
+    /// passphrase (its public key is one of `recipients`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase_identity: Option<FileRecord>,
+    /// The encrypted file holding what this manifest leaves out.
+    pub sealed: FileRecord,
+}
+
+/// What an encrypted dump's manifest leaves out, because it holds data
+/// values or describes them: per table its columns, row counts, masked
+/// columns and the like, the sequence values, the large-object count.
+/// Kept in an encrypted file of its own and merged back by a reader with a
+/// key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Sealed {
+    /// The dump it belongs to.
+    pub dump_id: String,
+    /// Per table, in the manifest's order.
+    pub tables: Vec<SealedTable>,
+    /// Sequence values.
+    pub sequences: Vec<Sequence>,
+    /// Data left out on purpose.
+    pub left_out: Vec<String>,
+    /// Large objects carried.
+    pub large_objects: Option<LargeObjectCount>,
+}
+
+/// The sealed part of one table entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SealedTable {
+    /// `schema.table`, to match the entry.
+    pub table: String,
+    /// Its chunk files, to match the entry's.
+    pub files: Vec<String>,
+    /// Rows per chunk, in chunk order.
+    pub chunk_rows: Vec<u64>,
+    /// Columns.
+    pub columns: Vec<Column>,
+    /// Masked columns and rules.
+    pub masked: std::collections::BTreeMap<String, String>,
+    /// Whether a filter dropped rows.
+    pub filtered: bool,
+    /// Extension configuration (its condition may quote values).
+    pub extension_config: Option<ExtensionConfig>,
+    /// System versioning (column names).
+    pub system_versioning: Option<crate::catalog::SystemVersioning>,
 }
 
 /// Source database.
@@ -263,12 +325,79 @@ impl Manifest {
         serde_json::from_value(version).with_context(|| format!("{name} is not a sluice manifest"))
     }
 
+    /// The manifest's bytes as stored (and signed).
+    pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        let mut text = serde_json::to_vec_pretty(self)?;
+        text.push(b'\n');
+        Ok(text)
+    }
+
     /// Writes the manifest atomically, and only where none is: the last
     /// object of a dump, which never replaces another dump's.
     pub fn store(&self, store: &dyn Store) -> anyhow::Result<()> {
-        let mut text = serde_json::to_vec_pretty(self)?;
-        text.push(b'\n');
+        let text = self.to_bytes()?;
         store.put_new(MANIFEST, &text).with_context(|| format!("cannot write {}/{MANIFEST}", store.location()))?;
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// Moves out what an encrypted dump keeps secret, leaving empty values
+    /// (zero rows, no columns) in their place.
+    pub fn seal(&mut self, dump_id: &str) -> Sealed {
+        let tables = self
+            .tables
+            .iter_mut()
+            .map(|t| {
+                t.rows = 0;
+                SealedTable {
+                    table: t.qualified(),
+                    files: t.chunks.iter().map(|c| c.file.clone()).collect(),
+                    chunk_rows: t.chunks.iter_mut().map(|c| std::mem::take(&mut c.rows)).collect(),
+                    columns: std::mem::take(&mut t.columns),
+                    masked: std::mem::take(&mut t.masked),
+                    filtered: std::mem::take(&mut t.filtered),
+                    extension_config: t.extension_config.take(),
+                    system_versioning: t.system_versioning.take(),
+                }
+            })
+            .collect();
+        Sealed {
+            dump_id: dump_id.to_owned(),
+            tables,
+            sequences: std::mem::take(&mut self.sequences),
+            left_out: std::mem::take(&mut self.left_out),
+            large_objects: self.large_objects.take(),
+        }
+    }
+
+    /// Puts the sealed part back; fails unless it describes exactly this
+    /// manifest's dump, tables and files.
+    pub fn unseal(&mut self, sealed: Sealed) -> anyhow::Result<()> {
+        if self.dump_id.as_deref() != Some(sealed.dump_id.as_str()) {
+            bail!("the sealed manifest belongs to dump {}, not to this one", sealed.dump_id);
+        }
+        if sealed.tables.len() != self.tables.len() {
+            bail!("the sealed manifest lists {} tables, manifest.json {}", sealed.tables.len(), self.tables.len());
+        }
+        for (entry, part) in self.tables.iter_mut().zip(sealed.tables) {
+            let files: Vec<&str> = entry.chunks.iter().map(|c| c.file.as_str()).collect();
+            if part.table != entry.qualified() || part.files != files || part.chunk_rows.len() != files.len() {
+                bail!("manifest.json and the sealed manifest disagree on the files of {}", entry.qualified());
+            }
+            for (chunk, rows) in entry.chunks.iter_mut().zip(&part.chunk_rows) {
+                chunk.rows = *rows;
+            }
+            entry.rows = part.chunk_rows.iter().sum();
+            entry.columns = part.columns;
+            entry.masked = part.masked;
+            entry.filtered = part.filtered;
+            entry.extension_config = part.extension_config;
+            entry.system_versioning = part.system_versioning;
+        }
+        self.sequences = sealed.sequences;
+        self.left_out = sealed.left_out;
+        self.large_objects = sealed.large_objects;
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use crate::manifest::{ChunkRecord, Implementation, Manifest, StageRecord, config
 use crate::masking::MaskPlan;
 use crate::select::Glob;
 use crate::stage::bytes::{ByteInstance, Decoder};
+use crate::stage::encrypt::Keys;
 use crate::stage::row::wit_table;
 use crate::stage::{ComponentRef, Dialect, Instances, Runtime, StageError, World};
 use crate::store::Store;
@@ -50,6 +51,8 @@ pub struct Output {
     pub compression: Compression,
     /// Native fast paths or components only.
     pub stages: StagesMode,
+    /// Whether the files are encrypted (the native `encrypt` stage, last).
+    pub encrypted: bool,
 }
 
 /// The stage chain of one table.
@@ -76,15 +79,18 @@ pub struct TablePipeline {
     pub codec: Option<ComponentRef>,
     /// Whether the codec runs natively.
     pub codec_native: bool,
+    /// Whether the host encrypts the file after the codec.
+    pub encrypted: bool,
 }
 
 impl TablePipeline {
     /// `copy.zst`, `csv.gz`, `copy`.
     pub fn extension(&self) -> String {
-        match self.compression.extension() {
+        let plain = match self.compression.extension() {
             Some(ext) => format!("{}.{ext}", self.format.name()),
             None => self.format.name().to_owned(),
-        }
+        };
+        if self.encrypted { format!("{plain}{}", crate::stage::encrypt::SUFFIX) } else { plain }
     }
 
     /// What the manifest records about the chain.
@@ -170,6 +176,7 @@ pub fn pipelines(
                 compression: output.compression,
                 codec: codec.clone(),
                 codec_native: native,
+                encrypted: output.encrypted,
             })
         })
         .collect())
@@ -213,14 +220,16 @@ pub struct Decoding {
     pub stages: StagesMode,
     /// The components' dialect.
     pub dialect: Dialect,
+    /// The keys of an encrypted dump.
+    pub keys: Option<Arc<Keys>>,
 }
 
 /// A data file opened for decoding, and the digest of its bytes so far.
-pub type Opened<'a> = (Decoder<'a, HashingReader<Box<dyn Read + Send>>>, ReadDigest);
+pub type Opened<'a> = (Decoder<'a, Box<dyn Read + 'a>>, ReadDigest);
 
 impl Decoding {
     /// Reads the format and compression a manifest declares.
-    pub fn for_manifest(manifest: &Manifest, stages: StagesMode) -> anyhow::Result<Self> {
+    pub fn for_manifest(manifest: &Manifest, stages: StagesMode, keys: Option<Arc<Keys>>) -> anyhow::Result<Self> {
         let format = Format::parse(&manifest.format)
             .map_err(|_| anyhow!("the manifest names an unknown format '{}'", manifest.format))?;
         let compression = Compression::parse(&manifest.compression)?;
@@ -231,11 +240,13 @@ impl Decoding {
             codec: compression.component().map(|n| ComponentRef::builtin(n, World::ByteTransform)).transpose()?,
             stages,
             dialect: dialect(manifest.source.engine),
+            keys,
         })
     }
 
-    /// Opens a data file and undoes its byte stage; the digest handle
-    /// hashes the file's bytes as the decoder reads them.
+    /// Opens a data file and undoes its byte stages (decryption, checking
+    /// the file's binding, then the codec); the digest handle hashes the
+    /// file's stored bytes as the decoder reads them.
     pub fn open<'a>(
         &self,
         store: &dyn Store,
@@ -243,7 +254,11 @@ impl Decoding {
         runtime: &'a Runtime,
         codec: Option<&'a mut ByteInstance>,
     ) -> anyhow::Result<Opened<'a>> {
-        let (file, digest) = HashingReader::new(store.open(key)?);
+        let (stored, digest) = HashingReader::new(store.open(key)?);
+        let file: Box<dyn Read + 'a> = match &self.keys {
+            Some(keys) => Box::new(keys.reader(key, stored)?.0),
+            None => Box::new(stored),
+        };
         let decoder = match codec {
             Some(instance) => Decoder::wasm(instance, runtime, &self.compression.config_text(), file)?,
             None => Decoder::native(self.compression, file)?,
@@ -283,11 +298,20 @@ pub fn explain(error: anyhow::Error, store: &dyn Store, chunk: &ChunkRecord) -> 
     if damaged { mismatch(chunk) } else { error }
 }
 
-/// Reads a schema script and checks it against the manifest.
-pub fn read_checked(store: &dyn Store, record: &crate::manifest::FileRecord) -> anyhow::Result<String> {
+/// Reads a schema script, checks it against the manifest and decrypts it
+/// when the dump is encrypted.
+pub fn read_checked(
+    store: &dyn Store,
+    record: &crate::manifest::FileRecord,
+    keys: Option<&Keys>,
+) -> anyhow::Result<String> {
     let bytes = store.get(&record.file)?.ok_or_else(|| anyhow!("{} is missing", record.file))?;
     if compare(&record.file, hash_reader(&bytes[..])?, record.bytes, &record.sha256).is_err() {
         anyhow::bail!("{} does not match its checksum in the manifest", record.file);
     }
+    let bytes = match keys {
+        Some(keys) => keys.open(&record.file, &bytes)?.0,
+        None => bytes,
+    };
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", record.file))
 }

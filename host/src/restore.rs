@@ -31,6 +31,8 @@ use crate::output::out;
 use crate::pipeline::{Decoding, check_digest, explain, read_checked};
 use crate::pool;
 use crate::progress::Progress;
+use crate::sealed;
+use crate::stage::encrypt::Keys;
 use crate::stage::formatter::FormatterInstance;
 use crate::stage::row::wit_table;
 use crate::stage::{Instances, Runtime};
@@ -49,7 +51,9 @@ pub async fn run(job: RestoreJob) -> Result<(), Failure> {
 
 async fn open_and_execute(job: &RestoreJob, progress: &mut Progress, stop: &Stop) -> Result<(), Failure> {
     let store = store::open(&job.dir, &job.storage).usage_err()?;
-    let manifest = Manifest::load(&*store).location_err()?;
+    let mut manifest = Manifest::load(&*store).location_err()?;
+    // Before connecting: an encrypted dump opens with the right key or not at all.
+    let keys = sealed::open_manifest(&*store, &mut manifest, &job.unlock, true)?;
     let (from, to) = (manifest.source.engine, job.target.engine());
     if from != to {
         return Err(Failure::usage(format!(
@@ -60,7 +64,7 @@ async fn open_and_execute(job: &RestoreJob, progress: &mut Progress, stop: &Stop
         )));
     }
     let target = db::open_target(&job.target, &job.target_options).await.job_err()?;
-    execute(job, &manifest, store.clone(), target, progress, stop).await?;
+    execute(job, &manifest, keys, store.clone(), target, progress, stop).await?;
     if let Some(retried) = store::retried_line(&*store) {
         out!("{retried}");
     }
@@ -151,15 +155,16 @@ async fn bookkeeping(
 pub async fn execute(
     job: &RestoreJob,
     manifest: &Manifest,
+    keys: Option<Arc<Keys>>,
     store: Arc<dyn Store>,
     mut target: Box<dyn Target>,
     progress: &mut Progress,
     stop: &Stop,
 ) -> Result<(), Failure> {
     let clock = Instant::now();
-    let decoding = Decoding::for_manifest(manifest, job.stages).usage_err()?;
-    let pre = read_checked(&*store, &manifest.schema.pre_data).job_err()?;
-    let post = read_checked(&*store, &manifest.schema.post_data).job_err()?;
+    let decoding = Decoding::for_manifest(manifest, job.stages, keys.clone()).usage_err()?;
+    let pre = read_checked(&*store, &manifest.schema.pre_data, keys.as_deref()).job_err()?;
+    let post = read_checked(&*store, &manifest.schema.post_data, keys.as_deref()).job_err()?;
     // The pre-data script creates every large object the dump carries, so
     // their contents are restored whatever the tables selected.
     let entries: Vec<Arc<TableEntry>> = manifest
@@ -609,6 +614,7 @@ mod tests {
             progress: ProgressMode::None,
             stages: StagesMode::Auto,
             limits: Limits::default(),
+            unlock: crate::sealed::Unlock::default(),
         }
     }
 
@@ -637,7 +643,7 @@ mod tests {
         let (store, manifest, rows) = dumped().await;
         let target = MemoryTarget::default();
         let (committed, log) = (target.committed.clone(), target.log.clone());
-        execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+        execute(&job(false), &manifest, None, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
             .await
             .expect("restore");
         let committed = committed.lock().expect("lock");
@@ -669,9 +675,10 @@ mod tests {
         store.corrupt(&damaged.file, &bytes);
         let target = MemoryTarget::default();
         let committed = target.committed.clone();
-        let failure = execute(&job(false), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
-            .await
-            .expect_err("fails");
+        let failure =
+            execute(&job(false), &manifest, None, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+                .await
+                .expect_err("fails");
         let message = format!("{:#}", failure.error());
         assert!(message.contains(&format!("{} does not match its size and SHA-256", damaged.file)), "{message}");
         let committed = committed.lock().expect("lock");
@@ -683,16 +690,23 @@ mod tests {
     async fn a_target_that_is_not_empty_is_refused_unless_told_to_clean() {
         let (store, manifest, _) = dumped().await;
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
-        let failure =
-            execute(&job(false), &manifest, Arc::new(store.clone()), Box::new(target), &mut quiet(), &Stop::new())
-                .await
-                .expect_err("refused");
+        let failure = execute(
+            &job(false),
+            &manifest,
+            None,
+            Arc::new(store.clone()),
+            Box::new(target),
+            &mut quiet(),
+            &Stop::new(),
+        )
+        .await
+        .expect_err("refused");
         assert_eq!(failure.exit_code(), 2);
         assert!(failure.error().to_string().contains("is not empty (it has table t)"));
 
         let target = MemoryTarget { object: Some("table t".into()), ..MemoryTarget::default() };
         let log = target.log.clone();
-        execute(&job(true), &manifest, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
+        execute(&job(true), &manifest, None, Arc::new(store), Box::new(target), &mut quiet(), &Stop::new())
             .await
             .expect("cleaned");
         assert_eq!(log.lock().expect("log")[0], "clean");

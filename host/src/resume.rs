@@ -29,6 +29,8 @@ use crate::manifest::{self, RunSnapshot};
 use crate::output::out;
 use crate::plan::ChunkRange;
 use crate::progress::Progress;
+use crate::sealed::{self, Secrecy};
+use crate::stage::encrypt::{Keys, Recipients, Sealer};
 use crate::stop::Stop;
 use crate::store::Store;
 use crate::store::naming::{DATA_PREFIX, MANIFEST, POST_DATA, PRE_DATA};
@@ -51,12 +53,16 @@ async fn resume(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, s
         out!("the dump in {location} is already complete: nothing to resume");
         return Ok(());
     }
-    let Some(mut plan) = FrozenPlan::load(&*store).usage_err()? else {
+    // An encrypted plan is read with the keys the run was given.
+    let keys = if job.unlock.given() { Some(sealed::keys(&*store, &job.unlock, None)?) } else { None };
+    let reading = Secrecy { sealer: None, keys: keys.clone().map(Arc::new) };
+    let Some(mut plan) = FrozenPlan::load(&*store, &reading).usage_err()? else {
         return Err(Failure::usage(format!(
             "{location} is not an interrupted dump: it has no {} (dump into it without --resume)",
             journal::PLAN
         )));
     };
+    let secrecy = secrecy(&plan, keys)?;
     let contradictions = plan.contradictions(&settings(job));
     if !contradictions.is_empty() {
         return Err(Failure::usage(format!(
@@ -94,7 +100,7 @@ async fn resume(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, s
         }
     }
 
-    let mut done = checked_journal(&*store, &plan).job_err()?;
+    let mut done = checked_journal(&*store, &plan, &secrecy).job_err()?;
     if !same_snapshot {
         let run = plan.current_run() + 1;
         let snapshot = source.snapshot_id();
@@ -104,8 +110,8 @@ async fn resume(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, s
             held: job.snapshot.is_some(),
             started_at: started_at.clone(),
         });
-        redo_physical(&*store, &plan, &mut done, progress).job_err()?;
-        plan.store(&*store).job_err()?;
+        redo_physical(&*store, &plan, &mut done, progress, &secrecy).job_err()?;
+        plan.store(&*store, &secrecy).job_err()?;
     }
     let pending: Vec<_> = plan.chunks.iter().filter(|c| !done.contains_key(&c.id)).cloned().collect();
     progress.warn(&format!(
@@ -115,8 +121,29 @@ async fn resume(job: &DumpJob, store: Arc<dyn Store>, progress: &mut Progress, s
         pending.len(),
         if same_snapshot { "in the same snapshot" } else { "in a new snapshot, as --accept-new-snapshot allows" }
     ));
-    let run = Run { plan, catalog, prepared, done, pending, started_at };
+    let run = Run { plan, catalog, prepared, done, pending, started_at, secrecy };
     carry_out(job, source, store.clone(), progress, stop, run).await.map_err(|f| resume_hint(f, job, &*store))
+}
+
+/// How the resumed run encrypts: to the plan's recipients, bound to its
+/// dump id, reading with the keys it was given (which must be among them).
+fn secrecy(plan: &FrozenPlan, keys: Option<Keys>) -> Result<Secrecy, Failure> {
+    let (Some(encryption), Some(keys)) = (&plan.encryption, keys) else {
+        return Ok(Secrecy::default());
+    };
+    let dump_id = plan.dump_id.as_deref().ok_or_else(|| Failure::usage("the encrypted plan has no dump id"))?;
+    if !keys.opens(&encryption.recipients) {
+        return Err(Failure::Job(anyhow::anyhow!(
+            "{} is not one of the interrupted dump's recipients ({})",
+            keys.source(),
+            encryption.recipients.join(", ")
+        )));
+    }
+    let recipients = Recipients::from_keys(&encryption.recipients).usage_err()?;
+    Ok(Secrecy {
+        sealer: Some(Arc::new(Sealer::new(recipients, dump_id))),
+        keys: Some(Arc::new(keys.bound_to(dump_id))),
+    })
 }
 
 /// Opens the source in the plan's snapshot when it still lives; else, with
@@ -202,12 +229,16 @@ fn frozen_catalog(plan: &FrozenPlan, mut catalog: Catalog, progress: &Progress) 
 /// SHA-256); everything else a crashed run left is removed: `*.partial`
 /// files, data files no record names, records whose file is damaged, and
 /// the schema scripts (taken again at the end).
-fn checked_journal(store: &dyn Store, plan: &FrozenPlan) -> anyhow::Result<BTreeMap<u32, JournalRecord>> {
+fn checked_journal(
+    store: &dyn Store,
+    plan: &FrozenPlan,
+    secrecy: &Secrecy,
+) -> anyhow::Result<BTreeMap<u32, JournalRecord>> {
     for partial in store.remove_partials()? {
         tracing::info!(%partial, "Removed a leftover partial file.");
     }
     let mut done = BTreeMap::new();
-    for (id, record) in journal::records(store)? {
+    for (id, record) in journal::records(store, secrecy)? {
         // A chunk's id is its position in the plan.
         let planned = plan.chunks.get(id as usize).filter(|c| c.id == id);
         let whole = planned.is_some_and(|c| c.file == record.file) && file_matches(store, &record)?;
@@ -215,7 +246,7 @@ fn checked_journal(store: &dyn Store, plan: &FrozenPlan) -> anyhow::Result<BTree
             done.insert(id, record);
         } else {
             tracing::warn!(file = %record.file, "A journalled file is missing or damaged: its chunk is dumped again.");
-            store.delete(&journal::record_key(id))?;
+            store.delete(&secrecy.key(&journal::record_key(id)))?;
             store.delete(&record.file)?;
         }
     }
@@ -226,7 +257,7 @@ fn checked_journal(store: &dyn Store, plan: &FrozenPlan) -> anyhow::Result<BTree
         }
     }
     for key in [PRE_DATA, POST_DATA] {
-        store.delete(key)?;
+        store.delete(&secrecy.key(key))?;
     }
     Ok(done)
 }
@@ -268,6 +299,7 @@ fn redo_physical(
     plan: &FrozenPlan,
     done: &mut BTreeMap<u32, JournalRecord>,
     progress: &Progress,
+    secrecy: &Secrecy,
 ) -> anyhow::Result<()> {
     let mut tables: BTreeSet<usize> = BTreeSet::new();
     for chunk in &plan.chunks {
@@ -280,7 +312,7 @@ fn redo_physical(
         let kept = own.iter().filter(|id| done.contains_key(id)).count();
         for id in &own {
             if let Some(record) = done.remove(id) {
-                store.delete(&journal::record_key(*id))?;
+                store.delete(&secrecy.key(&journal::record_key(*id)))?;
                 store.delete(&record.file)?;
             }
         }

@@ -24,7 +24,9 @@ use crate::journal::{self, JournalRecord, PlannedChunk};
 use crate::pipeline::TablePipeline;
 use crate::pool;
 use crate::progress::Progress;
+use crate::sealed::{SealWriter, Secrecy};
 use crate::stage::bytes::Encoder;
+use crate::stage::encrypt::Sealer;
 use crate::stage::row::{host_column, wit_table};
 use crate::stage::{Instances, Runtime};
 use crate::store::naming::chunk_key;
@@ -52,6 +54,8 @@ pub struct DumpContext {
     pub source: String,
     /// Each table's chunk count, by table index, for messages.
     pub chunks: Vec<u32>,
+    /// Encrypts chunks and journal records when the dump is encrypted.
+    pub secrecy: Secrecy,
 }
 
 /// A dump worker: one reader connection and its stage instances.
@@ -175,15 +179,17 @@ async fn dump_chunk(worker: &mut DumpWorker, planned: &PlannedChunk) -> anyhow::
         pipeline,
         chunk: chunk.index,
         store: context.store.clone(),
+        sealer: context.secrecy.sealer.clone(),
     };
     let (tx, rx) = mpsc::channel::<Piece>(16);
     let mut instances = std::mem::take(&mut worker.instances);
     let permit = context.writers.clone().acquire_owned().await?;
+    let secrecy = context.secrecy.clone();
     let writer = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let result = write_chunk(&job, &mut instances, rx).and_then(|outcome| {
             let record = JournalRecord::new(id, &outcome.written, outcome.rows, &outcome.columns, run);
-            journal::append(&*job.store, &record)?;
+            journal::append(&*job.store, &record, &secrecy)?;
             Ok(record)
         });
         if result.is_err() {
@@ -215,6 +221,8 @@ pub struct ChunkJob {
     pub key: String,
     /// Where it goes.
     pub store: Arc<dyn Store>,
+    /// Encrypts the file (after the codec) when the dump is encrypted.
+    pub sealer: Option<Arc<Sealer>>,
 }
 
 /// What a written chunk holds.
@@ -236,7 +244,10 @@ pub fn write_chunk(
 ) -> anyhow::Result<ChunkOutcome> {
     let runtime = &*job.runtime;
     let pipeline = &*job.pipeline;
-    let sink = Hashed::new(&job.key, job.store.create(&job.key).with_context(|| format!("cannot create {}", job.key))?);
+    let stored =
+        Hashed::new(&job.key, job.store.create(&job.key).with_context(|| format!("cannot create {}", job.key))?);
+    // Encryption is the last byte stage, so the checksum covers ciphertext.
+    let sink = SealWriter::new(job.sealer.as_deref(), &job.key, stored)?;
     let formatter = (!pipeline.formatter_native).then_some(&pipeline.formatter);
     let codec = pipeline.codec.as_ref().filter(|_| !pipeline.codec_native);
     let parts = instances.for_chunk(runtime, formatter, codec)?;
@@ -314,7 +325,7 @@ pub fn write_chunk(
             }
         }
     }
-    let sink = encoder.finish()?;
+    let sink = encoder.finish()?.finish()?;
     let written = sink.commit().with_context(|| format!("cannot commit {}", job.key))?;
     tracing::debug!(table = %job.table.qualified(), chunk = job.chunk, rows, bytes = written.bytes, "Chunk written.");
     Ok(ChunkOutcome { rows, written, columns })

@@ -13,6 +13,7 @@ pub mod builtin;
 pub mod bytes;
 pub mod cache;
 pub mod component;
+pub mod encrypt;
 pub mod error;
 pub mod formatter;
 pub mod instances;
