@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing sluice needs on a fresh Debian 12, as
 # root: just (pinned in ./just, built from crates.io), the wasm32-wasip2 target, a C
-# compiler, PostgreSQL, MariaDB, sqlite3, python3 and moto (an S3 server,
+# compiler, PostgreSQL, MariaDB, sqlite3, python3, age and minisign, and moto (an S3 server,
 # from PyPI into target/s3-venv). Each step is skipped
 # when already done.
 #
@@ -46,6 +46,17 @@ install_sqlite_tools() {
     as_root apt-get install -y --no-install-recommends sqlite3 python3
 }
 
+# The encryption tests check interop with independent tools: the Debian age
+# CLI decrypts a chunk, minisign verifies a signed manifest.
+install_crypto_tools() {
+    if command -v age >/dev/null && command -v minisign >/dev/null; then
+        return 0
+    fi
+    log "installing age and minisign"
+    as_root apt-get update
+    as_root apt-get install -y --no-install-recommends age minisign
+}
+
 install_wasm_target() {
     # Run in the repository so the toolchain pinned by rust-toolchain.toml gets it.
     rustup target add wasm32-wasip2
@@ -60,6 +71,7 @@ case "${1:-all}" in
         install_cc
         install_wasm_target
         install_sqlite_tools
+        install_crypto_tools
         "$ROOT/scripts/pg-server.sh" install
         "$ROOT/scripts/mariadb-server.sh" install
         "$ROOT/scripts/s3-server.sh" install

@@ -31,7 +31,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Dump a database into a directory, table by table, from one snapshot.
-    Dump(DumpArgs),
+    // Boxed: dump has by far the most flags, and clap builds this enum once.
+    Dump(Box<DumpArgs>),
     /// Restore a dump directory into an existing, empty database.
     Restore(RestoreArgs),
     /// Check a dump's checksums and row counts without a database.
@@ -495,7 +496,7 @@ impl Cli {
     /// read, globs compiled, components located.
     pub fn resolve(self) -> Result<Job, Failure> {
         match self.command {
-            Command::Dump(args) => resolve_dump(args).map(Job::Dump),
+            Command::Dump(args) => resolve_dump(*args).map(Job::Dump),
             Command::Restore(args) => {
                 if args.resume && args.clean {
                     return Err(Failure::usage(

@@ -453,7 +453,7 @@ mod tests {
     fn recipients_are_checked_without_echoing_secrets() {
         let (identity, _) = pair();
         let secret = identity.to_string().expose_secret().to_owned();
-        let error = format!("{:#}", Recipients::parse(&[secret.clone()], &[]).expect_err("a secret"));
+        let error = format!("{:#}", Recipients::parse(std::slice::from_ref(&secret), &[]).expect_err("a secret"));
         assert!(!error.contains(&secret) && error.contains("secret key"), "{error}");
         assert!(Recipients::parse(&[], &[]).is_err());
         assert!(Recipients::parse(&["age1nope".to_owned()], &[]).is_err());
