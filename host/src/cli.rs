@@ -659,10 +659,7 @@ fn resolve_encryption(args: &DumpArgs) -> Result<EncryptTo, Failure> {
     let recipients = if args.encrypt_to.is_empty() && args.encrypt_to_file.is_empty() {
         None
     } else {
-        Some(
-            Recipients::parse(&args.encrypt_to, &args.encrypt_to_file)
-                .map_err(|e| Failure::Usage(e.context("cannot encrypt")))?,
-        )
+        Some(Recipients::parse(&args.encrypt_to, &args.encrypt_to_file).map_err(Failure::Usage)?)
     };
     let passphrase = match &args.keys.passphrase_file {
         Some(path) => Some(crate::stage::encrypt::read_passphrase(path).map_err(Failure::Usage)?),

@@ -9,6 +9,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use minisign::{PublicKey, SecretKey, SecretKeyBox, SignatureBox};
 
 use crate::store::Store;
@@ -26,14 +28,16 @@ pub const PASSWORD_ENV: &str = "SLUICE_SIGN_KEY_PASSWORD_FILE";
 pub fn load_secret_key(path: &Path) -> anyhow::Result<SecretKey> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read the signing key {}", path.display()))?;
-    let key_box =
-        SecretKeyBox::from_string(&text).map_err(|_| anyhow!("{} is not a minisign secret key", path.display()))?;
-    let encrypted = key_box.clone().into_unencrypted_secret_key().map(|k| k.is_encrypted()).unwrap_or(true);
-    if !encrypted {
-        return key_box
-            .into_unencrypted_secret_key()
-            .map_err(|_| anyhow!("{} is not a minisign secret key", path.display()));
+    let not_a_key = || anyhow!("{} is not a minisign secret key", path.display());
+    let bytes = text.lines().nth(1).and_then(|line| BASE64.decode(line.trim()).ok()).ok_or_else(not_a_key)?;
+    let key = SecretKey::from_bytes(&bytes).map_err(|_| not_a_key())?;
+    if !key.is_encrypted() {
+        // Read from the bytes rather than with `into_unencrypted_secret_key`:
+        // minisign 0.11 (Debian's) writes `-G -W` keys with an all-zero
+        // checksum, which the crate rejects and the minisign CLI accepts.
+        return Ok(key);
     }
+    let key_box = SecretKeyBox::from_string(&text).map_err(|_| not_a_key())?;
     let Some(password_file) = std::env::var_os(PASSWORD_ENV) else {
         bail!(
             "the signing key {} is password-protected: set {PASSWORD_ENV} to a file holding its password",
@@ -102,5 +106,25 @@ mod tests {
         let other = minisign::KeyPair::generate_unencrypted_keypair().expect("keys");
         store.put(MANIFEST, b"{\"a\":1}\n").expect("put");
         assert!(verify(&store, &other.pk).is_err());
+    }
+
+    /// The key file `minisign -G -W` (0.11) writes: no KDF, a zero checksum.
+    #[test]
+    fn an_unencrypted_key_with_a_zero_checksum_signs() {
+        let pair = minisign::KeyPair::generate_unencrypted_keypair().expect("keys");
+        let mut bytes = pair.sk.to_bytes();
+        let len = bytes.len();
+        bytes[len - 32..].fill(0);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("zero.key");
+        let text = format!("untrusted comment: minisign encrypted secret key\n{}\n", BASE64.encode(&bytes));
+        std::fs::write(&path, text).expect("write");
+        let key = load_secret_key(&path).expect("an unencrypted key loads");
+        let store = MemoryStore::default();
+        store.put(MANIFEST, b"{}\n").expect("put");
+        sign(&store, &key, b"{}\n", "d2").expect("sign");
+        verify(&store, &pair.pk).expect("the signature verifies");
+        std::fs::write(&path, "untrusted comment: x\nnot base64\n").expect("write");
+        assert!(load_secret_key(&path).unwrap_err().to_string().contains("is not a minisign secret key"));
     }
 }

@@ -31,3 +31,5 @@ mod mysql;
 mod resume;
 // Dumps straight to s3://: round trips, tampering, kills mid-upload, cut connections, bad credentials.
 mod s3;
+// Encryption at rest: age recipients and passphrases, no-key verify, tampering, swaps, signing, the age CLI.
+mod encrypt;

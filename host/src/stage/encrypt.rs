@@ -52,26 +52,28 @@ impl Recipients {
     pub fn parse(flags: &[String], files: &[std::path::PathBuf]) -> anyhow::Result<Self> {
         let mut recipients = Vec::new();
         for flag in flags {
-            recipients.push(parse_recipient(flag.trim()).with_context(|| "--encrypt-to".to_owned())?);
+            recipients.push(parse_recipient(flag.trim(), "--encrypt-to")?);
         }
         for file in files {
             let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the recipients file {}", file.display()))?;
+                .with_context(|| format!("cannot encrypt: cannot read the recipients file {}", file.display()))?;
             let before = recipients.len();
             for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
+                // A `#` starts a comment, on a line of its own or after a
+                // recipient (no recipient holds one).
+                let line = line.split('#').next().unwrap_or("").trim();
+                if line.is_empty() {
                     continue;
                 }
-                recipients
-                    .push(parse_recipient(line).with_context(|| format!("{} line {}", file.display(), number + 1))?);
+                let origin = format!("{} line {}", file.display(), number + 1);
+                recipients.push(parse_recipient(line, &origin)?);
             }
             if recipients.len() == before {
-                bail!("the recipients file {} names no recipient", file.display());
+                bail!("cannot encrypt: the recipients file {} names no recipient", file.display());
             }
         }
         if recipients.is_empty() {
-            bail!("no recipient to encrypt to");
+            bail!("cannot encrypt: no recipient to encrypt to");
         }
         let mut seen = HashSet::new();
         recipients.retain(|r| seen.insert(r.to_string()));
@@ -100,7 +102,7 @@ impl Recipients {
 
     /// Parses public keys as a manifest or plan recorded them.
     pub fn from_keys(keys: &[String]) -> anyhow::Result<Self> {
-        let parsed: anyhow::Result<Vec<_>> = keys.iter().map(|k| parse_recipient(k)).collect();
+        let parsed: anyhow::Result<Vec<_>> = keys.iter().map(|k| parse_recipient(k, "a recorded recipient")).collect();
         let parsed = parsed?;
         if parsed.is_empty() {
             bail!("the dump records no recipient");
@@ -109,17 +111,18 @@ impl Recipients {
     }
 }
 
-fn parse_recipient(text: &str) -> anyhow::Result<x25519::Recipient> {
+/// One recipient; the error is one line that says where it came from.
+fn parse_recipient(text: &str, origin: &str) -> anyhow::Result<x25519::Recipient> {
     if text.is_empty() {
-        bail!("an empty recipient");
+        bail!("cannot encrypt: {origin} is an empty recipient");
     }
     if text.starts_with("AGE-SECRET-KEY-") {
         // Never echo a secret back, not even a mistyped one.
-        bail!("a secret key where a public recipient (age1…) belongs");
+        bail!("cannot encrypt: {origin} is a secret key where a public recipient (age1…) belongs");
     }
     text.parse::<x25519::Recipient>().map_err(|why| {
         let shown: String = text.chars().take(80).collect();
-        anyhow!("'{shown}' is not an age X25519 recipient (age1…): {why}")
+        anyhow!("cannot encrypt: {origin} '{shown}' is not an age X25519 recipient (age1…): {why}")
     })
 }
 
