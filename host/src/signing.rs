@@ -125,6 +125,6 @@ mod tests {
         sign(&store, &key, b"{}\n", "d2").expect("sign");
         verify(&store, &pair.pk).expect("the signature verifies");
         std::fs::write(&path, "untrusted comment: x\nnot base64\n").expect("write");
-        assert!(load_secret_key(&path).unwrap_err().to_string().contains("is not a minisign secret key"));
+        assert!(load_secret_key(&path).expect_err("not a key").to_string().contains("is not a minisign secret key"));
     }
 }

@@ -386,8 +386,15 @@ fn a_passphrase_dump_round_trips_and_a_wrong_passphrase_is_refused() {
     run(["verify", dir.arg(), "--decrypt", "--passphrase-file", pass_arg, "--progress", "none"]).assert_success();
 
     let target = SqliteDb::new();
-    let out =
-        run(["restore", dir.arg(), &target.url(), "--passphrase-file", wrong.to_str().unwrap(), "--progress", "none"]);
+    let out = run([
+        "restore",
+        dir.arg(),
+        &target.url(),
+        "--passphrase-file",
+        wrong.to_str().expect("utf-8"),
+        "--progress",
+        "none",
+    ]);
     out.assert_code(1);
     assert_eq!(out.stderr.trim().lines().count(), 1, "not one line: {out}");
     assert!(!out.stderr.contains("horse"));
@@ -499,7 +506,8 @@ fn a_signed_manifest_verifies_with_sluice_and_minisign_and_a_change_is_caught() 
     let source = random_sqlite();
     let dir = DumpDir::new();
     let url = source.url();
-    let out = run(dump_args(&url, &dir, &["--encrypt-to", &key.recipient, "--sign-key", secret.to_str().unwrap()]));
+    let out =
+        run(dump_args(&url, &dir, &["--encrypt-to", &key.recipient, "--sign-key", secret.to_str().expect("utf-8")]));
     out.assert_success();
     let public_arg = public.to_str().expect("utf-8");
     run(["verify", dir.arg(), "--signer", public_arg, "--progress", "none"]).assert_success();
@@ -520,7 +528,7 @@ fn a_signed_manifest_verifies_with_sluice_and_minisign_and_a_change_is_caught() 
     };
     assert!(minisign_verify(&public), "minisign -V rejects sluice's signature");
     assert!(!minisign_verify(&other_public), "minisign -V accepts another key");
-    run(["verify", dir.arg(), "--signer", other_public.to_str().unwrap(), "--progress", "none"]).assert_code(1);
+    run(["verify", dir.arg(), "--signer", other_public.to_str().expect("utf-8"), "--progress", "none"]).assert_code(1);
 
     let mut manifest = dir.manifest();
     manifest["tables"][0]["name"] = Value::from("renamed");
