@@ -13,6 +13,11 @@
 //! ÷ the wall time of the calls, on one thread. Cloning the input batch
 //! (the formatters consume it) happens outside the timed section.
 //!
+//! Also the native `encrypt` stage's cipher on its own: age v1 encryption
+//! (and decryption) of 8 MiB files of incompressible bytes, as a compressed
+//! chunk is, to one X25519 recipient plus the binding stanza; MB/s of
+//! plaintext per core (issue 20's target: ≥ 700).
+//!
 //! ```sh
 //! cargo bench -p sluice --bench boundary
 //! SLUICE_BENCH_OUT=target/bench cargo bench -p sluice --bench boundary   # also writes boundary.json there
@@ -33,6 +38,9 @@ const SIZES: [u32; 3] = [100, 1_000, 10_000];
 
 /// What the "per core" target of issue 8 asks of a pass-through component.
 const TARGET_MB_S: f64 = 500.0;
+
+/// What issue 20 asks of age encryption, per core.
+const TARGET_AGE_MB_S: f64 = 700.0;
 
 /// splitmix64: deterministic synthetic values without a dependency.
 struct Rng(u64);
@@ -235,6 +243,11 @@ fn main() -> anyhow::Result<()> {
         }
     }
 
+    let mut age_runs = Vec::new();
+    if wanted("age") {
+        age_runs = measure_age(budget)?;
+    }
+
     println!(
         "component boundary, one thread, built-in components (MB/s of batch data in; target for identity: ≥ {TARGET_MB_S:.0} MB/s per core)"
     );
@@ -277,13 +290,80 @@ fn main() -> anyhow::Result<()> {
         println!("identity at its slowest batch size: {identity_min:.0} MB/s (target ≥ {TARGET_MB_S:.0}): {verdict}");
     }
 
+    for (run, mb_s) in &age_runs {
+        println!("{run:<20} {:>7} {:>9} {:>9} {:>11} {mb_s:>10.0} {:>9}", "8 MiB", "-", "-", "-", "-");
+        json.push(serde_json::json!({ "run": run, "rows_per_batch": 0, "mb_per_s": mb_s, "us_per_batch": 0.0 }));
+    }
+    if let Some((_, mb_s)) = age_runs.iter().find(|(run, _)| *run == "age encrypt") {
+        let verdict = if *mb_s >= TARGET_AGE_MB_S { "met" } else { "missed" };
+        println!("age encryption: {mb_s:.0} MB/s per core (target ≥ {TARGET_AGE_MB_S:.0}): {verdict}");
+    }
+
     if let Some(dir) = std::env::var_os("SLUICE_BENCH_OUT") {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("boundary.json");
-        let doc = serde_json::json!({ "target_identity_mb_per_s": TARGET_MB_S, "results": json });
+        let doc = serde_json::json!({
+            "target_identity_mb_per_s": TARGET_MB_S,
+            "target_age_mb_per_s": TARGET_AGE_MB_S,
+            "results": json,
+        });
         std::fs::write(&path, serde_json::to_vec_pretty(&doc)?).with_context(|| format!("{}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// age encryption and decryption through the encrypt stage's own `Sealer`
+/// and `Keys`, one thread: (run, MB/s of plaintext of the median file of
+/// those done within `budget`, at least 5: a file the scheduler interrupts
+/// does not decide the verdict).
+fn measure_age(budget: Duration) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    use std::io::{Read, Write};
+
+    use sluice::stage::encrypt::{Keys, Recipients, Sealer};
+
+    const FILE: usize = 8 << 20;
+    let mut rng = Rng(0xa9e);
+    let plain: Vec<u8> = (0..FILE / 8).flat_map(|_| rng.next().to_le_bytes()).collect();
+    let identity = age::x25519::Identity::generate();
+    let sealer = Sealer::new(Recipients::one(identity.to_public()), "bench");
+    let keys = Keys::one(identity, "bench").bound_to("bench");
+    let key = "data/public.t.00000.copy.zst.age";
+
+    // One output buffer, reused: the stage writes into a file or an upload
+    // part buffer that is already mapped, not fresh pages every file.
+    let mut sealed = Vec::with_capacity(FILE + 4096);
+    let mut times = Vec::new();
+    while times.iter().sum::<Duration>() < budget || times.len() < 5 {
+        sealed.clear();
+        let t = Instant::now();
+        let mut writer = sealer.writer(key, &mut sealed)?;
+        // In 128 KiB writes, as the stage sees a compressor's output.
+        for piece in plain.chunks(128 << 10) {
+            writer.write_all(piece)?;
+        }
+        writer.finish()?;
+        times.push(t.elapsed());
+    }
+    let encrypt = median_mb_s(FILE, &mut times);
+
+    let mut times = Vec::new();
+    let mut back = Vec::with_capacity(FILE);
+    while times.iter().sum::<Duration>() < budget || times.len() < 5 {
+        back.clear();
+        let t = Instant::now();
+        let (mut reader, _) = keys.reader(key, sealed.as_slice()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        reader.read_to_end(&mut back)?;
+        times.push(t.elapsed());
+    }
+    let decrypt = median_mb_s(FILE, &mut times);
+    anyhow::ensure!(back == plain, "age decryption gave other bytes");
+    Ok(vec![("age encrypt", encrypt), ("age decrypt", decrypt)])
+}
+
+/// MB/s of `bytes` in the median of `times`.
+fn median_mb_s(bytes: usize, times: &mut [Duration]) -> f64 {
+    times.sort();
+    bytes as f64 / 1e6 / times[times.len() / 2].as_secs_f64()
 }

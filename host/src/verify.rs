@@ -40,6 +40,9 @@ async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure>
     if manifest.encryption.is_some() && keys.is_none() {
         return stored_bytes_only(&*store, &manifest);
     }
+    // The sealed manifest (and the passphrase mode's identity) were checked
+    // and opened above: they count among the files verified.
+    let opened = manifest.encryption.as_ref().map_or(0, |e| 1 + usize::from(e.passphrase_identity.is_some()));
     let decoding = Decoding::for_manifest(&manifest, job.stages, keys).usage_err()?;
     let runtime = Runtime::new(job.limits).job_err()?;
     let location = store.location();
@@ -55,7 +58,7 @@ async fn verify(job: &VerifyJob, progress: &mut Progress) -> Result<(), Failure>
     .await
     .map_err(|e| Failure::Job(anyhow!("verify stopped: {e}")))?;
     if problems.is_empty() {
-        out!("verified {files} files, {rows} rows: ok");
+        out!("verified {} files, {rows} rows: ok", files + opened);
         if let Some(retried) = retried {
             out!("{retried}");
         }

@@ -119,9 +119,11 @@ fn an_encrypted_postgres_dump_round_trips_and_verifies_without_the_key() {
     let key = AgeKey::new();
     let source = TestDb::pagila();
     let dir = DumpDir::new();
-    let out = run(dump_args(source.url(), &dir, &["--encrypt-to", &key.recipient]));
+    // CSV here (the interop test below has COPY text): every format is sealed alike.
+    let out = run(dump_args(source.url(), &dir, &["--encrypt-to", &key.recipient, "--format", "csv"]));
     out.assert_success();
     assert_encrypted_and_verifiable(&dir, &key);
+    assert!(dir.chunk_file("public", "film", 0).to_string_lossy().ends_with(".csv.zst.age"));
     let manifest = dir.manifest_text();
     assert!(!manifest.contains(&key.secret()), "the manifest holds the secret key");
     assert!(!out.stderr.contains("AGE-SECRET-KEY") && !out.stdout.contains("AGE-SECRET-KEY"));

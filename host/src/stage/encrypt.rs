@@ -364,12 +364,21 @@ pub fn read_passphrase(path: &Path) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(line.to_owned()))
 }
 
+/// The scrypt work factor of passphrase mode: N = 2^18, so the derivation
+/// needs 128 × 8 × N = 256 MiB once per dump and per restore (about a second
+/// on a current core). age would calibrate it per machine to about a second,
+/// which here picks 2^18 or 2^19 from run to run: a dump's memory must not
+/// double by chance in a pod with a memory limit.
+pub const SCRYPT_LOG_N: u8 = 18;
+
 /// A new identity for one dump's passphrase mode, and the file that holds
 /// it encrypted to the passphrase (age's scrypt recipient; the slow key
 /// derivation runs here once, and once per restore).
 pub fn passphrase_identity(passphrase: &SecretString) -> anyhow::Result<(x25519::Identity, Vec<u8>)> {
     let identity = x25519::Identity::generate();
-    let encryptor = Encryptor::with_user_passphrase(passphrase.clone());
+    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+    recipient.set_work_factor(SCRYPT_LOG_N);
+    let encryptor = Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
     let mut writer = encryptor.wrap_output(Vec::new())?;
     writer.write_all(identity.to_string().expose_secret().as_bytes())?;
     writer.write_all(b"\n")?;
@@ -406,6 +415,20 @@ mod tests {
         let identity = x25519::Identity::generate();
         let recipients = Recipients::one(identity.to_public());
         (identity, recipients)
+    }
+
+    #[test]
+    fn passphrase_mode_uses_the_pinned_work_factor_and_unlocks() {
+        let passphrase = SecretString::from("correct horse".to_owned());
+        let (identity, file) = passphrase_identity(&passphrase).expect("wrap");
+        let header = String::from_utf8_lossy(&file[..file.len().min(300)]).into_owned();
+        let stanza = header.lines().find(|l| l.starts_with("-> scrypt ")).expect("an scrypt stanza");
+        assert!(stanza.ends_with(&format!(" {SCRYPT_LOG_N}")), "{stanza}");
+        let unlocked = unlock(&passphrase, "keys/identity.age", &file).expect("unlock");
+        assert_eq!(unlocked.to_public().to_string(), identity.to_public().to_string());
+        let wrong = SecretString::from("wrong".to_owned());
+        let error = unlock(&wrong, "keys/identity.age", &file).err().expect("wrong passphrase").to_string();
+        assert!(error.contains("wrong passphrase"), "{error}");
     }
 
     #[test]
