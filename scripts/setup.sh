@@ -35,26 +35,17 @@ install_cc() {
     as_root apt-get install -y --no-install-recommends build-essential
 }
 
-# The SQLite tests compare databases with the sqlite3 shell's `.dump`; the
-# demo generates its sample database with python3's sqlite3 module.
-install_sqlite_tools() {
-    if command -v sqlite3 >/dev/null && command -v python3 >/dev/null; then
-        return 0
-    fi
-    log "installing sqlite3 and python3"
+# Installs the Debian packages named like the commands given, unless every
+# one of those commands is already on the PATH.
+install_commands() {
+    local missing=0 command
+    for command in "$@"; do
+        command -v "$command" >/dev/null || missing=1
+    done
+    [[ $missing == 1 ]] || return 0
+    log "installing $*"
     as_root apt-get update
-    as_root apt-get install -y --no-install-recommends sqlite3 python3
-}
-
-# The encryption tests check interop with independent tools: the Debian age
-# CLI decrypts a chunk, minisign verifies a signed manifest.
-install_crypto_tools() {
-    if command -v age >/dev/null && command -v minisign >/dev/null; then
-        return 0
-    fi
-    log "installing age and minisign"
-    as_root apt-get update
-    as_root apt-get install -y --no-install-recommends age minisign
+    as_root apt-get install -y --no-install-recommends "$@"
 }
 
 install_wasm_target() {
@@ -70,8 +61,12 @@ case "${1:-all}" in
         install_just
         install_cc
         install_wasm_target
-        install_sqlite_tools
-        install_crypto_tools
+        # The SQLite tests compare databases with the sqlite3 shell's
+        # `.dump`; the demo generates its sample database with python3.
+        install_commands sqlite3 python3
+        # The encryption tests check interop with independent tools: the
+        # Debian age CLI decrypts a chunk, minisign verifies a manifest.
+        install_commands age minisign
         "$ROOT/scripts/pg-server.sh" install
         "$ROOT/scripts/mariadb-server.sh" install
         "$ROOT/scripts/s3-server.sh" install
