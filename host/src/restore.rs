@@ -23,7 +23,7 @@ use crate::db::progress::{self, ProgressRow};
 use crate::db::{self, LoadFile, Loader, Loaders, Piece, Target};
 use crate::error::{Failure, JobContext, LocationContext, UsageContext};
 use crate::format::copy_text::encode_copy_text;
-use crate::format::load_rows::InsertToRows;
+use crate::format::load_rows::{InsertToRows, encode_load_rows};
 use crate::format::sql_text::StatementSplitter;
 use crate::format::{Format, Framing};
 use crate::manifest::{ChunkRecord, Manifest, TableEntry};
@@ -446,8 +446,14 @@ async fn load_file(worker: &mut LoadWorker, index: usize, chunk: &ChunkRecord) -
     let context = worker.context.clone();
     let table = &context.tables[index];
     let framing = worker.loader.framing(table);
-    let parse = framing == Framing::Copy && context.decoding.parse_with_component();
-    let format = if parse { Format::Copy } else { context.decoding.format };
+    let parse = !framing.reads(context.decoding.format)
+        || (framing == Framing::Copy && context.decoding.parse_with_component());
+    // Parsed rows reach the loader as COPY text, LOAD DATA rows or INSERTs.
+    let format = match (parse, framing) {
+        (false, _) => context.decoding.format,
+        (true, Framing::Copy) => Format::Copy,
+        (true, Framing::Statements { .. } | Framing::LoadDataRows { .. }) => Format::Sql,
+    };
     let (tx, rx) = mpsc::channel::<Piece>(8);
     let mut instances = std::mem::take(&mut worker.instances);
     let (producer_context, producer_chunk) = (context.clone(), chunk.clone());
@@ -501,11 +507,22 @@ fn produce(
     let parts = instances.for_chunk(runtime, formatter, decoding.wasm_codec())?;
     let (mut input, digest) = decoding.open(store, &chunk.file, runtime, parts.codec)?;
     let table = &context.tables[index];
-    let mut framer = Framer::new(framing, table, parts.formatter, runtime, decoding)?;
+    let mut ready = Vec::with_capacity(2 * piece_bytes(framing));
+    let mut framer = match parts.formatter {
+        Some(formatter) => {
+            let encoder = match framing {
+                Framing::Statements { .. } => {
+                    Some(Instances::encoder_in(parts.encoders, runtime, &decoding.statements_encoder()?)?)
+                }
+                Framing::Copy | Framing::LoadDataRows { .. } => None,
+            };
+            Framer::parsed(framing, table, formatter, encoder, runtime, decoding, &mut ready)?
+        }
+        None => Framer::new(framing),
+    };
     let send = |bytes: Vec<u8>| tx.blocking_send(Piece::Data(Bytes::from(bytes))).map_err(|_| LoaderStopped);
     let mut buf = vec![0u8; 1 << 20];
     let piece = piece_bytes(framing);
-    let mut ready = Vec::with_capacity(2 * piece);
     let mut read_all = || -> anyhow::Result<()> {
         loop {
             let n = input.read(&mut buf).with_context(|| format!("cannot decode {}", chunk.file))?;
@@ -532,42 +549,68 @@ fn produce(
 enum Framer<'a> {
     /// The bytes as they are.
     Plain,
-    /// Batches from the formatter's parse direction, as COPY text.
-    Parsed { formatter: &'a mut FormatterInstance, runtime: &'a Runtime, binary: Vec<bool> },
+    /// Batches from the formatter's parse direction, re-encoded for the
+    /// loader.
+    Parsed { formatter: &'a mut FormatterInstance, runtime: &'a Runtime, into: Encode<'a> },
     /// Whole statements.
     Statements(StatementSplitter),
     /// LOAD DATA rows.
     Rows(InsertToRows),
 }
 
+/// What parsed batches become.
+enum Encode<'a> {
+    /// COPY text; which columns are bytea.
+    Copy(Vec<bool>),
+    /// LOAD DATA rows.
+    LoadRows,
+    /// INSERT statements written by the `sql` formatter in the dump's
+    /// dialect, cut into whole statements for the loader.
+    Statements(&'a mut FormatterInstance, StatementSplitter),
+}
+
 impl<'a> Framer<'a> {
-    fn new(
+    /// A framer for a file the loader reads in its own format.
+    fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Copy => Framer::Plain,
+            Framing::Statements { backslash_escapes } => Framer::Statements(StatementSplitter::new(backslash_escapes)),
+            Framing::LoadDataRows { columns } => Framer::Rows(InsertToRows::new(columns)),
+        }
+    }
+
+    /// A framer that parses the file with `formatter` and re-encodes its
+    /// rows; an encoder's opening bytes go to `out`.
+    fn parsed(
         framing: Framing,
         table: &Table,
-        formatter: Option<&'a mut FormatterInstance>,
+        formatter: &'a mut FormatterInstance,
+        encoder: Option<&'a mut FormatterInstance>,
         runtime: &'a Runtime,
         decoding: &Decoding,
+        out: &mut Vec<u8>,
     ) -> anyhow::Result<Self> {
-        Ok(match (framing, formatter) {
-            (Framing::Copy, None) => Framer::Plain,
-            (Framing::Copy, Some(formatter)) => {
-                formatter.parse_start(runtime, &wit_table(table, decoding.dialect), "")?;
-                let binary = table.columns.iter().map(|c| c.kind == ColumnKind::Binary).collect();
-                Framer::Parsed { formatter, runtime, binary }
+        let wit = wit_table(table, decoding.dialect);
+        formatter.parse_start(runtime, &wit, "")?;
+        let into = match (framing, encoder) {
+            (Framing::Statements { backslash_escapes }, Some(encoder)) => {
+                let mut splitter = StatementSplitter::new(backslash_escapes);
+                out.extend(splitter.feed(&encoder.header(runtime, &wit, "")?));
+                Encode::Statements(encoder, splitter)
             }
-            (Framing::Statements { backslash_escapes }, _) => {
-                Framer::Statements(StatementSplitter::new(backslash_escapes))
-            }
-            (Framing::LoadDataRows { columns }, _) => Framer::Rows(InsertToRows::new(columns)),
-        })
+            (Framing::Statements { .. }, None) => anyhow::bail!("statements need an encoder"),
+            (Framing::LoadDataRows { .. }, _) => Encode::LoadRows,
+            (Framing::Copy, _) => Encode::Copy(table.columns.iter().map(|c| c.kind == ColumnKind::Binary).collect()),
+        };
+        Ok(Framer::Parsed { formatter, runtime, into })
     }
 
     fn feed(&mut self, data: &[u8], out: &mut Vec<u8>) -> anyhow::Result<()> {
         match self {
             Framer::Plain => out.extend_from_slice(data),
-            Framer::Parsed { formatter, runtime, binary } => {
+            Framer::Parsed { formatter, runtime, into } => {
                 let batch = formatter.parse(runtime, data)?;
-                encode_copy_text(&batch, binary, out);
+                into.batch(runtime, batch, out)?;
             }
             Framer::Statements(splitter) => out.extend(splitter.feed(data)),
             Framer::Rows(converter) => converter.feed(data, out)?,
@@ -578,12 +621,31 @@ impl<'a> Framer<'a> {
     fn finish(self, out: &mut Vec<u8>) -> anyhow::Result<()> {
         match self {
             Framer::Plain => {}
-            Framer::Parsed { formatter, runtime, binary } => {
+            Framer::Parsed { formatter, runtime, mut into } => {
                 let batch = formatter.parse_end(runtime)?;
-                encode_copy_text(&batch, &binary, out);
+                into.batch(runtime, batch, out)?;
+                if let Encode::Statements(encoder, mut splitter) = into {
+                    out.extend(splitter.feed(&encoder.trailer(runtime)?));
+                    splitter.finish().map_err(|e| anyhow!("{e}"))?;
+                }
             }
             Framer::Statements(splitter) => splitter.finish().map_err(|e| anyhow!("{e}"))?,
             Framer::Rows(converter) => drop(converter.finish()?),
+        }
+        Ok(())
+    }
+}
+
+impl Encode<'_> {
+    fn batch(&mut self, runtime: &Runtime, batch: crate::batch::Batch, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        match self {
+            Encode::Copy(binary) => encode_copy_text(&batch, binary, out),
+            Encode::LoadRows => encode_load_rows(&batch, out),
+            Encode::Statements(encoder, splitter) => {
+                if batch.rows > 0 {
+                    out.extend(splitter.feed(&encoder.format(runtime, batch)?));
+                }
+            }
         }
         Ok(())
     }

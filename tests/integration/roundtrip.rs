@@ -41,6 +41,66 @@ fn types_round_trip_as_gzipped_csv() {
 }
 
 #[test]
+fn types_round_trip_as_jsonl() {
+    let dump = round_trip(&TestDb::types(), &with_split(&["--format", "jsonl"]), &["-j", "2"]);
+    let manifest = dump.manifest();
+    assert_big_rows_chunked(&manifest);
+    assert_eq!(manifest["format"], "jsonl");
+    let chunk = &chunks_of(table_entry(&manifest, "public", "big_rows"))[0];
+    assert!(chunk["file"].as_str().expect("file").ends_with(".jsonl.zst"), "{chunk}");
+}
+
+#[test]
+fn types_round_trip_as_gzipped_jsonl_with_every_stage_a_wasm_component() {
+    let dump = round_trip(
+        &TestDb::types(),
+        &with_split(&["--format", "jsonl", "--compress", "gzip", "--stages", "wasm"]),
+        &["-j", "2", "--stages", "wasm"],
+    );
+    assert_big_rows_chunked(&dump.manifest());
+}
+
+/// An independent reader (Python's `json` module) reads a JSONL dump of a
+/// typed table and finds each value in its documented JSON form.
+#[test]
+fn a_jsonl_dump_reads_as_typed_json_in_python() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE typed (id int8, ok bool, big int8, f float8, nan float8, n numeric, b bytea, j jsonb, \
+                             js json, t text, d date, nothing text); \
+         INSERT INTO typed VALUES (1, true, 9223372036854775807, 1.5, 'NaN', 12345678901234567890.5, \
+                 '\\x00ff41', '{\"k\": [1, null]}', '\"a string\"', E'line\\nbreak \\t\"q\"', '2024-02-29', NULL);",
+    );
+    let dir = DumpDir::new();
+    run(["dump", db.url(), "--out", dir.arg(), "--format", "jsonl", "--compress", "none"]).assert_success();
+    let file =
+        dir.path().join(chunks_of(table_entry(&dir.manifest(), "public", "typed"))[0]["file"].as_str().expect("file"));
+    let script = r#"
+import json, sys, base64
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+assert lines[-1] == "" and len(lines) == 2, lines
+row = json.loads(lines[0], object_pairs_hook=lambda pairs: pairs)
+keys = [k for k, _ in row]
+assert keys == ["id", "ok", "big", "f", "nan", "n", "b", "j", "js", "t", "d", "nothing"], keys
+v = dict(row)
+assert v["id"] == 1 and type(v["id"]) is int, v["id"]
+assert v["ok"] is True
+assert v["big"] == "9223372036854775807", v["big"]
+assert v["f"] == 1.5 and v["nan"] == "NaN", (v["f"], v["nan"])
+assert v["n"] == "12345678901234567890.5", v["n"]
+assert [tuple(p) for p in v["b"]] == [("base64", base64.b64encode(b"\x00\xffA").decode())], v["b"]
+assert v["j"] == [("k", [1, None])], v["j"]
+assert v["js"] == '"a string"', v["js"]
+assert v["t"] == 'line\nbreak \t"q"', v["t"]
+assert v["d"] == "2024-02-29" and v["nothing"] is None
+print("ok")
+"#;
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&file).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+#[test]
 fn types_round_trip_through_the_identity_row_transform() {
     let dump = round_trip(&TestDb::types(), &with_split(&["--transform", "public.*=identity"]), &["-j", "2"]);
     assert_big_rows_chunked(&dump.manifest());

@@ -70,6 +70,17 @@ fn sqlite_types_round_trip_with_every_stage_a_wasm_component() {
 }
 
 #[test]
+fn sqlite_types_round_trip_as_jsonl_keeping_storage_classes() {
+    let source = SqliteDb::with_fixture("sqlite/types.sql");
+    let dir = round_trip(&source, &[&SPLIT[..], &["--format", "jsonl"]].concat(), &[]);
+    let manifest = dir.manifest();
+    assert_big_chunked(&manifest);
+    assert_eq!(manifest["format"], "jsonl");
+    let gzipped = [&SPLIT[..], &["--format", "jsonl", "--compress", "gzip", "--stages", "wasm"]].concat();
+    round_trip(&source, &gzipped, &["--stages", "wasm"]);
+}
+
+#[test]
 fn sqlite_dump_files_are_sql_the_sqlite3_shell_loads() {
     let source = SqliteDb::with_fixture("sqlite/types.sql");
     let dir = DumpDir::new();

@@ -40,12 +40,18 @@ impl Engine {
     /// Fails when this engine cannot dump to `format`.
     pub fn check_format(self, format: Format) -> anyhow::Result<()> {
         match (self, format) {
-            (Engine::Postgres, Format::Copy | Format::Csv) | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
+            (_, Format::Jsonl)
+            | (Engine::Postgres, Format::Copy | Format::Csv)
+            | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
             (Engine::Postgres, Format::Sql) => {
-                bail!("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy or csv")
+                bail!("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy, csv or jsonl")
             }
             (_, other) => {
-                bail!("--format {} is for PostgreSQL sources; {} sources dump as sql", other.name(), self.label())
+                bail!(
+                    "--format {} is for PostgreSQL sources; {} sources dump as sql or jsonl",
+                    other.name(),
+                    self.label()
+                )
             }
         }
     }

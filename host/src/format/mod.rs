@@ -32,6 +32,8 @@ pub enum Format {
     Csv,
     /// SQL INSERT statements in the source's dialect (SQLite, MySQL).
     Sql,
+    /// Typed JSON Lines, one object a row (`docs/jsonl.md`), every engine.
+    Jsonl,
 }
 
 impl Format {
@@ -41,6 +43,7 @@ impl Format {
             Format::Copy => "copy",
             Format::Csv => "csv",
             Format::Sql => "sql",
+            Format::Jsonl => "jsonl",
         }
     }
 
@@ -50,7 +53,8 @@ impl Format {
             "copy" => Ok(Format::Copy),
             "csv" => Ok(Format::Csv),
             "sql" => Ok(Format::Sql),
-            "jsonl" | "tsv" => bail!("--format {text} is not yet supported (available: copy, csv, sql)"),
+            "jsonl" => Ok(Format::Jsonl),
+            "tsv" => bail!("--format {text} is not yet supported (available: copy, csv, sql, jsonl)"),
             other => bail!("unknown format '{other}' (expected copy, csv, sql, jsonl or tsv)"),
         }
     }
@@ -147,6 +151,17 @@ pub enum Framing {
         /// Columns per row.
         columns: usize,
     },
+}
+
+impl Framing {
+    /// Whether a file in `format` goes to this loader without being parsed
+    /// into batches first.
+    pub fn reads(self, format: Format) -> bool {
+        match self {
+            Framing::Copy => matches!(format, Format::Copy | Format::Csv),
+            Framing::Statements { .. } | Framing::LoadDataRows { .. } => format == Format::Sql,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub const BUILTINS: &[(&str, World, &[u8])] = &[
     ("copy", World::Formatter, embedded!("copy")),
     ("csv", World::Formatter, embedded!("csv")),
     ("sql", World::Formatter, embedded!("sql")),
+    ("jsonl", World::Formatter, embedded!("jsonl")),
     ("zstd", World::ByteTransform, embedded!("zstd")),
     ("gzip", World::ByteTransform, embedded!("gzip")),
 ];

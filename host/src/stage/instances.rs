@@ -13,6 +13,9 @@ use super::{bytes, formatter, row};
 pub struct Instances {
     rows: HashMap<String, row::RowInstance>,
     formatters: HashMap<String, formatter::FormatterInstance>,
+    /// Formatters in their writing direction while another one parses
+    /// (restore re-encoding parsed rows as its loader's statements).
+    encoders: HashMap<String, formatter::FormatterInstance>,
     codecs: HashMap<String, bytes::ByteInstance>,
 }
 
@@ -21,6 +24,8 @@ pub struct Instances {
 pub struct ChunkInstances<'a> {
     /// Row-transform instances by component digest.
     pub rows: &'a mut HashMap<String, row::RowInstance>,
+    /// Encoding formatters by component digest ([`Instances::encoder_in`]).
+    pub encoders: &'a mut HashMap<String, formatter::FormatterInstance>,
     /// The formatter, when the chunk runs one as a component.
     pub formatter: Option<&'a mut formatter::FormatterInstance>,
     /// The codec, when the chunk runs one as a component.
@@ -67,7 +72,16 @@ impl Instances {
             Some(c) => Some(take_or_create(&mut self.codecs, c, || bytes::ByteInstance::new(runtime, c))?),
             None => None,
         };
-        Ok(ChunkInstances { rows: &mut self.rows, formatter, codec })
+        Ok(ChunkInstances { rows: &mut self.rows, encoders: &mut self.encoders, formatter, codec })
+    }
+
+    /// The encoding formatter instance for `component` in a chunk's borrow.
+    pub fn encoder_in<'a>(
+        encoders: &'a mut HashMap<String, formatter::FormatterInstance>,
+        runtime: &Runtime,
+        component: &ComponentRef,
+    ) -> Result<&'a mut formatter::FormatterInstance, StageError> {
+        take_or_create(encoders, component, || formatter::FormatterInstance::new(runtime, component))
     }
 
     /// The row-transform instance for `component` in a chunk's borrow.

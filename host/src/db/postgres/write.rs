@@ -14,8 +14,9 @@ pub fn copy_in_statement(table: &Table, format: Format) -> String {
     let list = if columns.is_empty() { String::new() } else { format!(" ({})", columns.join(", ")) };
     let options = match format {
         // A `sql` dump comes from another engine and restore refuses it
-        // before any COPY; `copy` is the right fallback anyway.
-        Format::Copy | Format::Sql => "",
+        // before any COPY; `jsonl` files reach the server parsed, as COPY
+        // text. `copy` is the right fallback anyway.
+        Format::Copy | Format::Sql | Format::Jsonl => "",
         Format::Csv => " WITH (FORMAT csv, HEADER true)",
     };
     format!("COPY {}{list} FROM STDIN{options}", qualified(&table.schema, &table.name))
