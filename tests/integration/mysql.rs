@@ -92,6 +92,26 @@ fn mariadb_types_round_trip_as_gzipped_jsonl_with_every_stage_a_wasm_component()
 }
 
 #[test]
+fn mariadb_types_round_trip_as_csv_by_load_data_and_by_insert() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let dir = round_trip(&source, &[&SPLIT[..], &["--format", "csv"]].concat(), &["-j", "2"]);
+    let manifest = dir.manifest();
+    assert_big_ints_chunked(&manifest);
+    assert_eq!(manifest["format"], "csv");
+    run(["verify", dir.arg()]).assert_success();
+    let target = MyDb::new();
+    restore(&dir, &target, &["--mysql-load", "insert"]).assert_success();
+    assert_same_mysql(&source, &target);
+}
+
+#[test]
+fn mariadb_types_round_trip_as_gzipped_csv_with_every_stage_a_wasm_component() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let extra = [&SPLIT[..], &["--format", "csv", "--stages", "wasm", "--compress", "gzip"]].concat();
+    round_trip(&source, &extra, &["--stages", "wasm"]);
+}
+
+#[test]
 fn sakila_round_trips() {
     let dir = round_trip(&MyDb::sakila(), &["-j", "2"], &["-j", "2"]);
     let out = run(["verify", dir.arg()]);

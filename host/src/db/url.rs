@@ -42,15 +42,20 @@ impl Engine {
         match (self, format) {
             (_, Format::Jsonl)
             | (Engine::Postgres, Format::Copy | Format::Csv)
-            | (Engine::Mysql | Engine::Sqlite, Format::Sql) => Ok(()),
+            | (Engine::Mysql, Format::Csv | Format::Sql)
+            | (Engine::Sqlite, Format::Sql) => Ok(()),
             (Engine::Postgres, Format::Sql) => {
                 bail!("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy, csv or jsonl")
             }
             (_, other) => {
                 bail!(
-                    "--format {} is for PostgreSQL sources; {} sources dump as sql or jsonl",
+                    "--format {} is for PostgreSQL sources; {} sources dump as {}",
                     other.name(),
-                    self.label()
+                    self.label(),
+                    match self {
+                        Engine::Mysql => "sql, csv or jsonl",
+                        _ => "sql or jsonl",
+                    }
                 )
             }
         }
