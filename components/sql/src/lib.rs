@@ -1,5 +1,6 @@
-//! `sql`: `INSERT` statements that SQLite or MariaDB/MySQL execute to load
-//! the rows back, for tables dumped from those engines.
+//! `sql`: `INSERT` statements that SQLite, MariaDB/MySQL or PostgreSQL
+//! (`psql`) execute to load the rows back, in the dialect of the engine the
+//! table was dumped from.
 //!
 //! Writing: no header or trailer; each `format` call writes its rows as
 //! statements of the form
@@ -12,8 +13,11 @@
 //!
 //! one row per line, the table name without its schema, every column listed
 //! in table order. Statements never span `format` calls; a batch without
-//! rows writes nothing. Names are quoted `"name"` (SQLite) or `` `name` ``
-//! (MySQL) with the quote doubled.
+//! rows writes nothing. Names are quoted `"name"` (SQLite, PostgreSQL) or
+//! `` `name` `` (MySQL) with the quote doubled. PostgreSQL tables are named
+//! with their schema, `"public"."t"`, as pg_dump `--inserts` does, and
+//! with `OVERRIDING SYSTEM VALUE` before `VALUES` (so identity columns
+//! `GENERATED ALWAYS` take the dumped values).
 //!
 //! SQLite values follow the row's storage class when the batch carries one
 //! (`types` in `types.wit`): `i` bare, `r` bare with `.0` appended when it
@@ -30,6 +34,14 @@
 //! with `\\ \' \0 \n \r \Z` escapes (so restore needs `NO_BACKSLASH_ESCAPES`
 //! off); text that is not UTF-8 goes as `X'<hex>'`.
 //!
+//! PostgreSQL values are the server's text: integer, float and numeric
+//! columns write valid numeric literals bare (but `-0` quoted, which a bare
+//! literal would turn into 0), `bytea` as `E'\\x<hex>'`, everything else
+//! (including `NaN`, `Infinity`, booleans `'t'`/`'f'`, arrays, json) a string:
+//! `'…'` with `'` doubled, or `E'…'` with `\` doubled too when it holds a
+//! backslash, so the file means the same whatever
+//! `standard_conforming_strings` is.
+//!
 //! Parsing reads exactly this layout back, streaming. SQLite batches carry a
 //! class on every value: `i` for an integer literal, `r` for any other
 //! number, `t` for `'…'` and `CAST(…)`, `b` for `X'…'`. A real reads back as
@@ -37,13 +49,13 @@
 //! is dropped because writing adds it to integral reals. So a file parsed
 //! and formatted again, statement by statement, comes out byte for byte the
 //! same, and so do rows formatted from reals printed shortest (Rust's `{}`).
-//! MySQL batches carry no classes.
+//! MySQL and PostgreSQL batches carry no classes; PostgreSQL `bytea` reads
+//! back as its raw bytes.
 //!
 //! Config: `rows=N` (most rows per statement, default 1000) and `bytes=N`
 //! (most bytes per statement from `INSERT` to `;` and newline, default 1 MiB;
 //! a row longer than that still gets a statement of its own), separated by
-//! `,` or whitespace. PostgreSQL tables are refused: `copy` and `csv` serve
-//! them.
+//! `,` or whitespace.
 
 mod literal;
 mod read;
@@ -61,16 +73,18 @@ pub enum Engine {
     Sqlite,
     /// MariaDB and MySQL.
     Mysql,
+    /// PostgreSQL.
+    Postgres,
 }
 
 impl Engine {
-    /// The dialect of `table`'s engine; `invalid-config` for PostgreSQL.
+    /// The dialect of `table`'s engine.
     pub fn of(table: &Table) -> Result<Engine, StageError> {
-        match table.dialect {
-            Dialect::Sqlite => Ok(Engine::Sqlite),
-            Dialect::Mysql => Ok(Engine::Mysql),
-            Dialect::Postgres => Err(StageError::invalid_config("the sql format supports sqlite and mysql tables")),
-        }
+        Ok(match table.dialect {
+            Dialect::Sqlite => Engine::Sqlite,
+            Dialect::Mysql => Engine::Mysql,
+            Dialect::Postgres => Engine::Postgres,
+        })
     }
 }
 

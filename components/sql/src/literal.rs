@@ -73,11 +73,20 @@ pub(crate) fn is_number(text: &[u8]) -> bool {
     }
 }
 
-/// Appends `name` as a quoted identifier: `"name"` (SQLite) or `` `name` ``
-/// (MySQL), the quote character doubled inside.
+/// Whether the numeric literal `text` is a negative zero (`-0`, `-0.0e5`),
+/// which PostgreSQL reads bare as 0: the minus applies to the constant.
+pub(crate) fn is_negative_zero(text: &[u8]) -> bool {
+    text.strip_prefix(b"-").is_some_and(|body| {
+        let mantissa = body.split(|&b| b == b'e' || b == b'E').next().unwrap_or(body);
+        mantissa.iter().all(|&b| b == b'0' || b == b'.')
+    })
+}
+
+/// Appends `name` as a quoted identifier: `"name"` (SQLite, PostgreSQL) or
+/// `` `name` `` (MySQL), the quote character doubled inside.
 fn push_name(engine: Engine, name: &str, out: &mut Vec<u8>) {
     let quote = match engine {
-        Engine::Sqlite => b'"',
+        Engine::Sqlite | Engine::Postgres => b'"',
         Engine::Mysql => b'`',
     };
     out.push(quote);
@@ -91,10 +100,15 @@ fn push_name(engine: Engine, name: &str, out: &mut Vec<u8>) {
 }
 
 /// `INSERT INTO <table> (<columns>) VALUES` and a newline: how every
-/// statement of `table` starts. The table name goes without its schema, so
-/// a file restores into whatever database it is run against.
+/// statement of `table` starts. SQLite and MySQL tables go without their
+/// schema, so a file restores into whatever database it is run against;
+/// PostgreSQL ones with it, since a database holds many schemas.
 pub(crate) fn statement_prefix(engine: Engine, table: &Table) -> Vec<u8> {
     let mut out = b"INSERT INTO ".to_vec();
+    if engine == Engine::Postgres {
+        push_name(engine, &table.schema, &mut out);
+        out.push(b'.');
+    }
     push_name(engine, &table.name, &mut out);
     out.extend_from_slice(b" (");
     for (i, column) in table.columns.iter().enumerate() {
@@ -103,7 +117,13 @@ pub(crate) fn statement_prefix(engine: Engine, table: &Table) -> Vec<u8> {
         }
         push_name(engine, &column.name, &mut out);
     }
-    out.extend_from_slice(b") VALUES\n");
+    // Identity columns `GENERATED ALWAYS` take the dumped values only so;
+    // tables without one ignore it.
+    if engine == Engine::Postgres {
+        out.extend_from_slice(b") OVERRIDING SYSTEM VALUE VALUES\n");
+    } else {
+        out.extend_from_slice(b") VALUES\n");
+    }
     out
 }
 

@@ -4,7 +4,7 @@
 
 use std::mem;
 
-use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table};
+use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table, bytea};
 
 use crate::literal::{hex_value, is_integer, is_number, statement_prefix};
 use crate::{Engine, Limits};
@@ -33,6 +33,8 @@ enum Then {
     Hex { cast: bool },
     /// `' AS TEXT)` was read: the cast text value is complete.
     CastEnd,
+    /// `E'` was read (PostgreSQL): a string with backslash escapes follows.
+    EscapeString,
 }
 
 /// Where the parser is in the file.
@@ -52,7 +54,7 @@ enum State {
     Str,
     /// Just after a `'` inside a string: a doubled quote or the end.
     StrQuote,
-    /// Just after a `\` inside a MySQL string.
+    /// Just after a `\` inside a MySQL string or a PostgreSQL `E'…'`.
     Escape,
     /// Inside `X'…'`; `high` is the first digit of an unfinished pair.
     Hex { cast: bool, high: Option<u8> },
@@ -95,6 +97,12 @@ pub struct SqlParser {
     fields: Vec<(usize, u8)>,
     /// Bytes of input consumed before the current piece.
     offset: u64,
+    /// The string being read takes backslash escapes (MySQL, `E'…'`).
+    escapes: bool,
+    /// Which columns hold raw bytes that PostgreSQL writes as bytea text.
+    bytea: Vec<bool>,
+    /// A bytea value's raw bytes, decoded from its text.
+    raw: Vec<u8>,
     out: BatchBuilder,
 }
 
@@ -109,6 +117,12 @@ impl SqlParser {
             row: Vec::new(),
             fields: Vec::new(),
             offset: 0,
+            escapes: false,
+            bytea: match engine {
+                Engine::Postgres => sluice_sdk::text::binary_columns(table),
+                Engine::Sqlite | Engine::Mysql => vec![false; table.columns.len()],
+            },
+            raw: Vec::new(),
             out: BatchBuilder::new(table.columns.len()),
         }
     }
@@ -143,7 +157,7 @@ impl SqlParser {
             return Err(self.error(at, input[at], &message));
         }
         let class = match self.engine {
-            Engine::Mysql => 0,
+            Engine::Mysql | Engine::Postgres => 0,
             Engine::Sqlite if is_integer(text) => b'i',
             Engine::Sqlite => {
                 // Undo what writing does to reals (see the crate docs).
@@ -170,12 +184,17 @@ impl SqlParser {
     fn end_row(&mut self) -> Result<(), StageError> {
         let mut start = 0;
         for (i, &(end, class)) in self.fields.iter().enumerate() {
-            let value = (class != NULL).then(|| &self.row[start..end]);
+            let mut value = (class != NULL).then(|| &self.row[start..end]);
             start = end;
+            if let (Some(text), true) = (value, self.bytea[i]) {
+                self.raw.clear();
+                bytea::decode(text, &mut self.raw)?;
+                value = Some(&self.raw);
+            }
             let column = self.out.column_mut(i);
             match self.engine {
                 Engine::Sqlite => column.push_typed(value, class),
-                Engine::Mysql => column.push(value),
+                Engine::Mysql | Engine::Postgres => column.push(value),
             }
         }
         if self.width == 0 {
@@ -212,8 +231,16 @@ impl SqlParser {
                 State::Value => {
                     self.state = match b {
                         b'N' => State::Word { word: b"NULL", pos: 1, then: Then::Null },
-                        b'\'' => State::Str,
-                        b'X' => State::Word { word: b"X'", pos: 1, then: Then::Hex { cast: false } },
+                        b'\'' => {
+                            self.escapes = self.engine == Engine::Mysql;
+                            State::Str
+                        }
+                        b'E' if self.engine == Engine::Postgres => {
+                            State::Word { word: b"E'", pos: 1, then: Then::EscapeString }
+                        }
+                        b'X' if self.engine != Engine::Postgres => {
+                            State::Word { word: b"X'", pos: 1, then: Then::Hex { cast: false } }
+                        }
                         b'C' if self.engine == Engine::Sqlite => {
                             State::Word { word: b"CAST(X'", pos: 1, then: Then::Hex { cast: true } }
                         }
@@ -243,6 +270,10 @@ impl SqlParser {
                                 self.end_value(b't');
                                 State::AfterValue
                             }
+                            Then::EscapeString => {
+                                self.escapes = true;
+                                State::Str
+                            }
                         }
                     };
                 }
@@ -259,8 +290,8 @@ impl SqlParser {
                 }
                 State::Str => {
                     let start = i;
-                    let mysql = self.engine == Engine::Mysql;
-                    while i < input.len() && input[i] != b'\'' && !(mysql && input[i] == b'\\') {
+                    let escapes = self.escapes;
+                    while i < input.len() && input[i] != b'\'' && !(escapes && input[i] == b'\\') {
                         i += 1;
                     }
                     self.row.extend_from_slice(&input[start..i]);
@@ -282,6 +313,9 @@ impl SqlParser {
                 }
                 State::Escape => {
                     let decoded = match b {
+                        // PostgreSQL's `E'…'` as written: only these two.
+                        b'\\' | b'\'' if self.engine == Engine::Postgres => b,
+                        _ if self.engine == Engine::Postgres => return Err(self.unexpected(input, i)),
                         b'0' => 0,
                         b'n' => b'\n',
                         b'r' => b'\r',

@@ -3,7 +3,7 @@
 
 use sluice_sdk::{Batch, ColumnKind, ColumnView, StageError, Table};
 
-use crate::literal::{is_integer, is_number, push_hex, statement_prefix};
+use crate::literal::{is_integer, is_negative_zero, is_number, push_hex, statement_prefix};
 use crate::{Engine, Limits};
 
 /// How a value without a storage class of its own is written.
@@ -157,6 +157,11 @@ impl SqlWriter {
                 Style::Blob => push_blob(value, out),
                 Style::Number | Style::Text => push_mysql_text(value, out),
             },
+            Engine::Postgres => match self.styles[index] {
+                Style::Number if is_number(value) && !is_negative_zero(value) => out.extend_from_slice(value),
+                Style::Blob => push_pg_bytea(value, out),
+                Style::Number | Style::Text => push_pg_text(value, out),
+            },
         }
         Ok(())
     }
@@ -254,5 +259,32 @@ fn push_mysql_text(text: &[u8], out: &mut Vec<u8>) {
         }
         rest = tail;
     }
+    out.push(b'\'');
+}
+
+/// A PostgreSQL string: `'…'` with `'` doubled, or `E'…'` with `\\`
+/// doubled as well when it holds a backslash (so it reads the same whatever
+/// `standard_conforming_strings` is).
+fn push_pg_text(text: &[u8], out: &mut Vec<u8>) {
+    let backslash = text.contains(&b'\\');
+    if backslash {
+        out.push(b'E');
+    }
+    out.push(b'\'');
+    let mut rest = text;
+    loop {
+        let n = plain_run(rest, |b| (b == b'\'') | (b == b'\\'));
+        out.extend_from_slice(&rest[..n]);
+        let Some((&b, tail)) = rest[n..].split_first() else { break };
+        out.extend_from_slice(&[b, b]);
+        rest = tail;
+    }
+    out.push(b'\'');
+}
+
+/// A PostgreSQL `bytea` from its raw bytes: `E'\\x<hex>'`.
+fn push_pg_bytea(raw: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"E'\\\\x");
+    push_hex(raw, out);
     out.push(b'\'');
 }

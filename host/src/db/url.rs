@@ -41,12 +41,9 @@ impl Engine {
     pub fn check_format(self, format: Format) -> anyhow::Result<()> {
         match (self, format) {
             (_, Format::Jsonl)
+            | (_, Format::Sql)
             | (Engine::Postgres, Format::Copy | Format::Csv)
-            | (Engine::Mysql, Format::Csv | Format::Sql)
-            | (Engine::Sqlite, Format::Sql) => Ok(()),
-            (Engine::Postgres, Format::Sql) => {
-                bail!("--format sql is for SQLite and MySQL sources; PostgreSQL dumps use copy, csv or jsonl")
-            }
+            | (Engine::Mysql, Format::Csv) => Ok(()),
             (_, other) => {
                 bail!(
                     "--format {} is for PostgreSQL sources; {} sources dump as {}",
