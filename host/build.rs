@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, exit};
 
 /// Components to embed: each is `<name>.wasm` in the components workspace.
-const COMPONENTS: [&str; 9] = ["copy", "csv", "sql", "jsonl", "identity", "mask", "filter", "zstd", "gzip"];
+const COMPONENTS: [&str; 10] = ["copy", "csv", "sql", "jsonl", "tsv", "identity", "mask", "filter", "zstd", "gzip"];
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 

@@ -145,8 +145,10 @@ pub fn pipelines(
         |used: bool, name: &str| used.then(|| ComponentRef::builtin(name, World::RowTransform)).transpose();
     let filter = builtin_if(masking.tables.iter().any(|t| t.filter.is_some()), "filter")?;
     let mask = builtin_if(masking.tables.iter().any(|t| t.mask.is_some()), "mask")?;
-    // The host writes COPY text, and MySQL's INSERT statements, itself.
-    let native_format = output.format == Format::Copy || (output.format == Format::Sql && engine == Engine::Mysql);
+    // The host writes COPY text, and MySQL's INSERT statements and LOAD
+    // DATA text, itself.
+    let native_format = output.format == Format::Copy
+        || (matches!(output.format, Format::Sql | Format::Tsv) && engine == Engine::Mysql);
     Ok(tables
         .iter()
         .zip(&masking.tables)

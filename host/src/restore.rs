@@ -446,8 +446,11 @@ async fn load_file(worker: &mut LoadWorker, index: usize, chunk: &ChunkRecord) -
     let context = worker.context.clone();
     let table = &context.tables[index];
     let framing = worker.loader.framing(table);
+    // With `--stages wasm`, files the loader could take as they are go
+    // through their formatter component too.
     let parse = !framing.reads(context.decoding.format)
-        || (framing == Framing::Copy && context.decoding.parse_with_component());
+        || (matches!(framing, Framing::Copy) || context.decoding.format == Format::Tsv)
+            && context.decoding.parse_with_component();
     // Parsed rows reach the loader as COPY text, LOAD DATA rows or INSERTs.
     let format = match (parse, framing) {
         (false, _) => context.decoding.format,
@@ -518,7 +521,7 @@ fn produce(
             };
             Framer::parsed(framing, table, formatter, encoder, runtime, decoding, &mut ready)?
         }
-        None => Framer::new(framing),
+        None => Framer::new(framing, decoding.format),
     };
     let send = |bytes: Vec<u8>| tx.blocking_send(Piece::Data(Bytes::from(bytes))).map_err(|_| LoaderStopped);
     let mut buf = vec![0u8; 1 << 20];
@@ -570,10 +573,12 @@ enum Encode<'a> {
 }
 
 impl<'a> Framer<'a> {
-    /// A framer for a file the loader reads in its own format.
-    fn new(framing: Framing) -> Self {
+    /// A framer for a file in `format` that the loader reads without
+    /// parsing it into batches.
+    fn new(framing: Framing, format: Format) -> Self {
         match framing {
             Framing::Copy => Framer::Plain,
+            Framing::LoadDataRows { .. } if format == Format::Tsv => Framer::Plain,
             Framing::Statements { backslash_escapes } => Framer::Statements(StatementSplitter::new(backslash_escapes)),
             Framing::LoadDataRows { columns } => Framer::Rows(InsertToRows::new(columns)),
         }

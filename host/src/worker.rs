@@ -19,6 +19,7 @@ use crate::db::retry::{self, Transient};
 use crate::db::source::{BATCH_BYTES, BATCH_ROWS, CannotRejoin, ChunkReader, Piece, SnapshotGone};
 use crate::format::Format;
 use crate::format::copy_text::{CopyTextDecoder, encode_copy_text};
+use crate::format::load_rows::encode_load_rows;
 use crate::format::mysql_insert::InsertWriter;
 use crate::journal::{self, JournalRecord, PlannedChunk};
 use crate::pipeline::TablePipeline;
@@ -275,9 +276,11 @@ pub fn write_chunk(
             encoder.write_all(&formatter.header(runtime, &wit, "")?)?;
         }
         let mut text = Vec::new();
-        // The host's own writers: the same bytes as the `copy` component and
-        // the `sql` component's MySQL dialect, without a trip into wasm.
+        // The host's own writers: the same bytes as the `copy` and `tsv`
+        // components and the `sql` component's MySQL dialect, without a trip
+        // into wasm.
         let inserts = (pipeline.format == Format::Sql).then(|| InsertWriter::new(&job.table.name, &columns));
+        let load_rows = pipeline.format == Format::Tsv;
         let kinds: Vec<_> = job.table.columns.iter().map(|c| c.kind).collect();
         let mut decoder = CopyTextDecoder::new(&kinds, BATCH_ROWS, BATCH_BYTES);
         let mut emit = |mut batch: Batch| -> anyhow::Result<()> {
@@ -292,6 +295,7 @@ pub fn write_chunk(
                     text.clear();
                     match &inserts {
                         Some(writer) => writer.format(&batch, &mut text),
+                        None if load_rows => encode_load_rows(&batch, &mut text),
                         None => encode_copy_text(&batch, &binary, &mut text),
                     }
                     encoder.write_all(&text)

@@ -92,6 +92,47 @@ fn mariadb_types_round_trip_as_gzipped_jsonl_with_every_stage_a_wasm_component()
 }
 
 #[test]
+fn mariadb_types_round_trip_as_tsv_by_load_data_and_by_insert() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let dir = round_trip(&source, &[&SPLIT[..], &["--format", "tsv"]].concat(), &["-j", "2"]);
+    let manifest = dir.manifest();
+    assert_big_ints_chunked(&manifest);
+    assert_eq!(manifest["format"], "tsv");
+    let target = MyDb::new();
+    restore(&dir, &target, &["--mysql-load", "insert"]).assert_success();
+    assert_same_mysql(&source, &target);
+}
+
+#[test]
+fn mariadb_types_round_trip_as_gzipped_tsv_with_every_stage_a_wasm_component() {
+    let source = MyDb::with_fixture("mariadb/types.sql");
+    let extra = [&SPLIT[..], &["--format", "tsv", "--stages", "wasm", "--compress", "gzip"]].concat();
+    round_trip(&source, &extra, &["--stages", "wasm"]);
+}
+
+/// The files are the LOAD DATA text the server reads itself: the `mariadb`
+/// client's `LOAD DATA LOCAL INFILE` of a chunk loads the same rows.
+#[test]
+fn a_tsv_chunk_loads_with_the_mariadb_clients_load_data() {
+    let source = MyDb::new();
+    source.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, s varchar(40), b varbinary(10), n int); \
+         INSERT INTO t VALUES (1, 'tab\\there\\nnew \\\\ back', X'00095c0aff', NULL), (2, '', X'', 7), \
+         (3, '\\\\N', NULL, 0);",
+    );
+    let dir = DumpDir::new();
+    run(dump_args(&source, &dir, &["--format", "tsv", "--compress", "none"])).assert_success();
+    let file = dir.path().join(chunks_of(&dir.manifest()["tables"][0])[0]["file"].as_str().expect("file"));
+    let target = MyDb::new();
+    target.exec("CREATE TABLE t (id int PRIMARY KEY, s varchar(40), b varbinary(10), n int)");
+    target.exec_local_infile(&format!("LOAD DATA LOCAL INFILE '{}' INTO TABLE t CHARACTER SET binary", file.display()));
+    assert_eq!(
+        target.query("SELECT id, HEX(s), HEX(b), IFNULL(n, 'null') FROM t ORDER BY id"),
+        source.query("SELECT id, HEX(s), HEX(b), IFNULL(n, 'null') FROM t ORDER BY id")
+    );
+}
+
+#[test]
 fn mariadb_types_round_trip_as_csv_by_load_data_and_by_insert() {
     let source = MyDb::with_fixture("mariadb/types.sql");
     let dir = round_trip(&source, &[&SPLIT[..], &["--format", "csv"]].concat(), &["-j", "2"]);
@@ -322,11 +363,20 @@ fn mariadb_restores_by_insert_on_request() {
 
 #[test]
 fn mariadb_native_insert_writer_writes_what_the_sql_component_writes() {
+    native_writer_writes_what_the_component_writes("sql");
+}
+
+#[test]
+fn mariadb_native_load_data_writer_writes_what_the_tsv_component_writes() {
+    native_writer_writes_what_the_component_writes("tsv");
+}
+
+fn native_writer_writes_what_the_component_writes(format: &str) {
     let source = MyDb::with_fixture("mariadb/types.sql");
     let (native, wasm) = (DumpDir::new(), DumpDir::new());
-    run(dump_args(&source, &native, &[&SPLIT[..], &["--compress", "none"]].concat())).assert_success();
-    run(dump_args(&source, &wasm, &[&SPLIT[..], &["--compress", "none", "--stages", "wasm"]].concat()))
-        .assert_success();
+    let flags = [&SPLIT[..], &["--compress", "none", "--format", format]].concat();
+    run(dump_args(&source, &native, &flags)).assert_success();
+    run(dump_args(&source, &wasm, &[&flags[..], &["--stages", "wasm"]].concat())).assert_success();
     let files = |dir: &DumpDir| {
         let mut names: Vec<_> = std::fs::read_dir(dir.path().join("data"))
             .expect("data dir")
@@ -338,10 +388,11 @@ fn mariadb_native_insert_writer_writes_what_the_sql_component_writes() {
     let names = files(&native);
     assert_eq!(names, files(&wasm), "same files");
     assert!(names.len() > 10, "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(&format!(".{format}"))), "{names:?}");
     for name in &names {
         let a = std::fs::read(native.path().join("data").join(name)).expect("native file");
         let b = std::fs::read(wasm.path().join("data").join(name)).expect("wasm file");
-        assert!(a == b, "{name} differs between the native writer and the sql component");
+        assert!(a == b, "{name} differs between the native writer and the {format} component");
     }
     assert!(dir_has_native_formatter(&native) && !dir_has_native_formatter(&wasm), "the manifests say which ran");
 }

@@ -81,6 +81,12 @@ impl MyDb {
         client(Some(&self.name), &[], sql);
     }
 
+    /// Runs SQL with the `mariadb` client allowing `LOAD DATA LOCAL INFILE`.
+    #[track_caller]
+    pub fn exec_local_infile(&self, sql: &str) {
+        client(Some(&self.name), &["--local-infile=1"], sql);
+    }
+
     /// A query's output: one line per row, columns separated by tabs.
     #[track_caller]
     pub fn query(&self, sql: &str) -> String {

@@ -40,20 +40,21 @@ impl Engine {
     /// Fails when this engine cannot dump to `format`.
     pub fn check_format(self, format: Format) -> anyhow::Result<()> {
         match (self, format) {
-            (_, Format::Jsonl)
-            | (_, Format::Sql)
+            (_, Format::Jsonl | Format::Sql)
             | (Engine::Postgres, Format::Copy | Format::Csv)
-            | (Engine::Mysql, Format::Csv) => Ok(()),
+            | (Engine::Mysql, Format::Csv | Format::Tsv) => Ok(()),
+            (Engine::Sqlite, Format::Csv) => bail!(
+                "--format csv cannot carry SQLite's per-value storage classes exactly \
+                 (a column may hold integers, reals, text and blobs); SQLite sources dump as sql or jsonl"
+            ),
             (_, other) => {
-                bail!(
-                    "--format {} is for PostgreSQL sources; {} sources dump as {}",
-                    other.name(),
-                    self.label(),
-                    match self {
-                        Engine::Mysql => "sql, csv or jsonl",
-                        _ => "sql or jsonl",
-                    }
-                )
+                let (owner, formats) = match (other, self) {
+                    (Format::Copy, Engine::Mysql) => ("PostgreSQL", "sql, tsv, csv or jsonl"),
+                    (Format::Copy, _) => ("PostgreSQL", "sql or jsonl"),
+                    (_, Engine::Postgres) => ("MySQL/MariaDB", "copy, csv, sql or jsonl"),
+                    _ => ("MySQL/MariaDB", "sql or jsonl"),
+                };
+                bail!("--format {} is for {owner} sources; {} sources dump as {formats}", other.name(), self.label())
             }
         }
     }

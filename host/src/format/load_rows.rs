@@ -280,8 +280,10 @@ fn plain_run(text: &[u8]) -> usize {
     super::sql_text::plain_run(text, |b| (b == b'\\') | (b == b'\'') | (b == b'\t') | (b == b'\n'))
 }
 
-/// Appends the rows of `batch` (parsed from another format) as LOAD DATA
-/// rows: `\N` for NULL, every other value's bytes escaped.
+/// Appends the rows of `batch` as LOAD DATA rows: `\N` for NULL, every
+/// other value's bytes escaped. This is the `tsv` format's native writer
+/// (the same bytes as the `tsv` component), and how rows parsed from
+/// another format reach `LOAD DATA`.
 pub fn encode_load_rows(batch: &crate::batch::Batch, out: &mut Vec<u8>) {
     out.reserve(batch.data_bytes() + batch.rows as usize * (batch.columns.len() + 1));
     for row in 0..batch.rows as usize {

@@ -34,6 +34,9 @@ pub enum Format {
     Sql,
     /// Typed JSON Lines, one object a row (`docs/jsonl.md`), every engine.
     Jsonl,
+    /// The tab-separated text MySQL's `LOAD DATA` reads (`\N`, backslash
+    /// escapes).
+    Tsv,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Sql => "sql",
             Format::Jsonl => "jsonl",
+            Format::Tsv => "tsv",
         }
     }
 
@@ -54,7 +58,7 @@ impl Format {
             "csv" => Ok(Format::Csv),
             "sql" => Ok(Format::Sql),
             "jsonl" => Ok(Format::Jsonl),
-            "tsv" => bail!("--format {text} is not yet supported (available: copy, csv, sql, jsonl)"),
+            "tsv" => Ok(Format::Tsv),
             other => bail!("unknown format '{other}' (expected copy, csv, sql, jsonl or tsv)"),
         }
     }
@@ -146,7 +150,8 @@ pub enum Framing {
         /// Whether `\` escapes a quote inside a string (MySQL) or not (SQLite).
         backslash_escapes: bool,
     },
-    /// The dump's INSERT statements as LOAD DATA's tab-separated rows.
+    /// LOAD DATA's tab-separated rows: a `tsv` file as it is, or the dump's
+    /// INSERT statements converted.
     LoadDataRows {
         /// Columns per row.
         columns: usize,
@@ -159,7 +164,8 @@ impl Framing {
     pub fn reads(self, format: Format) -> bool {
         match self {
             Framing::Copy => matches!(format, Format::Copy | Format::Csv),
-            Framing::Statements { .. } | Framing::LoadDataRows { .. } => format == Format::Sql,
+            Framing::Statements { .. } => format == Format::Sql,
+            Framing::LoadDataRows { .. } => matches!(format, Format::Sql | Format::Tsv),
         }
     }
 }

@@ -18,6 +18,7 @@ pub const BUILTINS: &[(&str, World, &[u8])] = &[
     ("csv", World::Formatter, embedded!("csv")),
     ("sql", World::Formatter, embedded!("sql")),
     ("jsonl", World::Formatter, embedded!("jsonl")),
+    ("tsv", World::Formatter, embedded!("tsv")),
     ("zstd", World::ByteTransform, embedded!("zstd")),
     ("gzip", World::ByteTransform, embedded!("gzip")),
 ];

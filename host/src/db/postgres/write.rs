@@ -16,7 +16,7 @@ pub fn copy_in_statement(table: &Table, format: Format) -> String {
         // A `sql` dump comes from another engine and restore refuses it
         // before any COPY; `jsonl` files reach the server parsed, as COPY
         // text. `copy` is the right fallback anyway.
-        Format::Copy | Format::Sql | Format::Jsonl => "",
+        Format::Copy | Format::Sql | Format::Jsonl | Format::Tsv => "",
         Format::Csv => " WITH (FORMAT csv, HEADER true)",
     };
     format!("COPY {}{list} FROM STDIN{options}", qualified(&table.schema, &table.name))
