@@ -178,6 +178,7 @@ pub async fn execute(
     let started_at = manifest::now();
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
+    source.check_format(&catalog.tables, job.format).await.map_err(catalog_failure)?;
     for item in &catalog.left_out {
         progress.warn(&format!("left out on purpose: {item}"));
     }
@@ -361,6 +362,7 @@ pub async fn plan_only(job: DumpJob) -> Result<(), Failure> {
         db::open_source(&job.source, &SourceOptions { jobs: 1, ..source_options(&job) }).await.job_err()?;
     let engine = source.engine();
     let catalog = source.catalog(&job.selection, job.chunk_bytes).await.map_err(catalog_failure)?;
+    source.check_format(&catalog.tables, job.format).await.map_err(catalog_failure)?;
     source.finish().await.job_err()?;
     for warning in &catalog.warnings {
         eprintln!("warning: {warning}");

@@ -3,7 +3,7 @@
 
 use std::mem;
 
-use sluice_sdk::{Batch, BatchBuilder, Parser, StageError, Table};
+use sluice_sdk::{Batch, BatchBuilder, Dialect, Parser, StageError, Table};
 
 use sluice_sdk::text::binary_columns;
 
@@ -20,6 +20,10 @@ const SPECIAL: [bool; 256] = {
 /// Streaming CSV parser for one chunk.
 pub struct CsvParser {
     binary: Vec<bool>,
+    /// SQLite: the storage class each column's values are given (`b` for
+    /// binary columns, `t` for the rest: the column's affinity then makes
+    /// them what they were). Empty for other engines.
+    classes: Vec<u8>,
     names: Vec<String>,
     /// Decoded bytes of the current row's fields, back to back.
     row: Vec<u8>,
@@ -50,6 +54,10 @@ impl CsvParser {
     pub fn new(table: &Table) -> Self {
         CsvParser {
             binary: binary_columns(table),
+            classes: match table.dialect {
+                Dialect::Sqlite => binary_columns(table).iter().map(|&b| if b { b'b' } else { b't' }).collect(),
+                Dialect::Postgres | Dialect::Mysql => Vec::new(),
+            },
             names: table.columns.iter().map(|c| c.name.clone()).collect(),
             row: Vec::new(),
             fields: Vec::new(),
@@ -100,11 +108,12 @@ impl CsvParser {
             self.reset_row();
             return Ok(());
         }
-        sluice_sdk::text::push_text_row(
+        sluice_sdk::text::push_text_row_classed(
             &mut self.out,
             &self.row,
             &self.fields,
             &self.binary,
+            &self.classes,
             &self.names,
             "csv",
             self.rows_done + 1,

@@ -24,19 +24,39 @@ pub fn push_text_row(
     format: &str,
     row_number: u64,
 ) -> Result<(), StageError> {
+    push_text_row_classed(out, row, fields, binary, &[], names, format, row_number)
+}
+
+/// [`push_text_row`], giving each value of column `i` the storage class
+/// `classes[i]` (`t`, `b`; see `types.wit`) when `classes` is not empty.
+#[allow(clippy::too_many_arguments)]
+pub fn push_text_row_classed(
+    out: &mut BatchBuilder,
+    row: &[u8],
+    fields: &[(usize, bool)],
+    binary: &[bool],
+    classes: &[u8],
+    names: &[String],
+    format: &str,
+    row_number: u64,
+) -> Result<(), StageError> {
     let mut start = 0;
+    let mut raw = Vec::new();
     for (i, &(end, null)) in fields.iter().enumerate() {
-        let value = &row[start..end];
+        let mut value = &row[start..end];
         start = end;
-        let column = out.column_mut(i);
-        if null {
-            column.push_null();
-        } else if binary[i] {
-            column.push_with(|buf| bytea::decode(value, buf)).map_err(|e| {
+        if !null && binary[i] {
+            raw.clear();
+            bytea::decode(value, &mut raw).map_err(|e| {
                 StageError::invalid_input(format!("{format} row {row_number}, column {}: {}", names[i], e.message()))
             })?;
-        } else {
-            column.push_value(value);
+            value = &raw;
+        }
+        let column = out.column_mut(i);
+        match classes.get(i) {
+            Some(&class) => column.push_typed((!null).then_some(value), class),
+            None if null => column.push_null(),
+            None => column.push_value(value),
         }
     }
     if fields.is_empty() {

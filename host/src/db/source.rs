@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::url::Engine;
 use crate::batch::{Batch, ColumnData};
 use crate::catalog::{Catalog, Table};
+use crate::format::Format;
 use crate::plan::ChunkRange;
 use crate::select::Selection;
 
@@ -228,6 +229,13 @@ pub trait Source: Send {
         selection: &'a Selection,
         chunk_bytes: u64,
     ) -> LocalBoxFuture<'a, anyhow::Result<Catalog>>;
+
+    /// Fails with [`NotCarried`] when the catalog's tables hold data that
+    /// `format` cannot carry exactly (SQLite's storage classes in CSV);
+    /// called before anything is written.
+    fn check_format<'a>(&'a mut self, _tables: &'a [Table], _format: Format) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// `n` (at least one) reader connections inside the snapshot.
     fn readers(&mut self, n: usize) -> LocalBoxFuture<'_, anyhow::Result<Vec<Box<dyn ChunkReader>>>>;

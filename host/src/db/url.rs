@@ -42,17 +42,14 @@ impl Engine {
         match (self, format) {
             (_, Format::Jsonl | Format::Sql)
             | (Engine::Postgres, Format::Copy | Format::Csv)
-            | (Engine::Mysql, Format::Csv | Format::Tsv) => Ok(()),
-            (Engine::Sqlite, Format::Csv) => bail!(
-                "--format csv cannot carry SQLite's per-value storage classes exactly \
-                 (a column may hold integers, reals, text and blobs); SQLite sources dump as sql or jsonl"
-            ),
+            | (Engine::Mysql | Engine::Sqlite, Format::Csv)
+            | (Engine::Mysql, Format::Tsv) => Ok(()),
             (_, other) => {
                 let (owner, formats) = match (other, self) {
                     (Format::Copy, Engine::Mysql) => ("PostgreSQL", "sql, tsv, csv or jsonl"),
-                    (Format::Copy, _) => ("PostgreSQL", "sql or jsonl"),
+                    (Format::Copy, _) => ("PostgreSQL", "sql, csv or jsonl"),
                     (_, Engine::Postgres) => ("MySQL/MariaDB", "copy, csv, sql or jsonl"),
-                    _ => ("MySQL/MariaDB", "sql or jsonl"),
+                    _ => ("MySQL/MariaDB", "sql, csv or jsonl"),
                 };
                 bail!("--format {} is for {owner} sources; {} sources dump as {formats}", other.name(), self.label())
             }

@@ -2,6 +2,7 @@
 //! each value's storage class, schema from `sqlite_schema`, and loads.
 
 pub mod catalog;
+pub mod csv;
 pub mod read;
 pub mod schema;
 pub mod snapshot;

@@ -11,9 +11,10 @@ use super::catalog::{self, Layout};
 use super::read::LiteReader;
 use super::schema;
 use super::snapshot::{self, Snapshot};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Table};
 use crate::db::source::{ChunkReader, SchemaScripts, SnapshotInfo, Source, SourceIdentity, SourceOptions};
 use crate::db::url::{DbUrl, Engine};
+use crate::format::Format;
 use crate::select::Selection;
 
 /// Connections on one read snapshot.
@@ -82,6 +83,15 @@ impl Source for LiteSource {
             self.layouts =
                 Arc::new(catalog.tables.iter().map(|t| t.name.clone()).zip(layouts).collect::<HashMap<_, _>>());
             Ok(catalog)
+        })
+    }
+
+    fn check_format<'a>(&'a mut self, tables: &'a [Table], format: Format) -> LocalBoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            match format {
+                Format::Csv => super::csv::check(&mut self.coordinator, tables).await,
+                Format::Copy | Format::Sql | Format::Jsonl | Format::Tsv => Ok(()),
+            }
         })
     }
 
