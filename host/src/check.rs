@@ -139,8 +139,8 @@ fn synthetic_run(runtime: &Runtime, component: &ComponentRef) -> anyhow::Result<
             Ok(format!("row transform returned {} of 3 rows, {} columns", out.rows, columns.len()))
         }
         World::Formatter => {
-            // A formatter may serve some dialects only (`sql`: SQLite and
-            // MySQL): the check passes with the first dialect it accepts.
+            // A formatter may serve some dialects only (yours may): the
+            // check passes with the first dialect it accepts.
             let mut first_error = None;
             for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlite] {
                 let wit = wit_table(&table, crate::pipeline::dialect(engine));

@@ -44,10 +44,13 @@ const REASONS: [(&str, &[&str]); 13] = [
 ];
 
 /// The built-in components and the world each implements.
-const BUILTINS: [(&str, &str); 5] = [
+const BUILTINS: [(&str, &str); 8] = [
     ("identity", "row-transform"),
     ("copy", "formatter"),
     ("csv", "formatter"),
+    ("sql", "formatter"),
+    ("jsonl", "formatter"),
+    ("tsv", "formatter"),
     ("zstd", "byte-transform"),
     ("gzip", "byte-transform"),
 ];
