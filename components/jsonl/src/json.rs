@@ -10,36 +10,90 @@ pub const MAX_DEPTH: usize = 128;
 /// Largest integer magnitude every JSON reader holds exactly (2^53).
 const SAFE_INTEGER: u64 = 1 << 53;
 
+/// Whether any byte of the 8 in `w` must be escaped in a JSON string: a
+/// control byte (below 0x20), `"` or `\`. The usual SWAR tests (a byte
+/// below `n` sets its high bit in `(w - n·0x01…) & !w & 0x80…`; equal
+/// bytes are zero bytes of `w ^ b·0x01…`), exact for "any of the 8".
+#[inline(always)]
+fn block_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH;
+    (below(w, 0x20) | below(w ^ (ONES * u64::from(b'"')), 1) | below(w ^ (ONES * u64::from(b'\\')), 1)) != 0
+}
+
+/// Length of the leading run of `bytes` that needs no escape, 8 bytes at
+/// a time first; with `ascii`, bytes from 0x80 up end the run too.
+#[inline(always)]
+fn plain_run(bytes: &[u8], ascii: bool) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let high = if ascii { HIGH } else { 0 };
+    let mut i = 0;
+    while let Some(block) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(block);
+        let w = u64::from_le_bytes(word);
+        if block_needs_escape(w) || w & high != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !matches!(bytes[i], 0..=0x1f | b'"' | b'\\') && !(ascii && bytes[i] >= 0x80) {
+        i += 1;
+    }
+    i
+}
+
 /// Appends `text` as a JSON string (quotes included).
 pub fn write_string(text: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[run..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 15)]);
-        } else {
-            out.extend_from_slice(escape);
-        }
-        run = i + 1;
+    write_checked(text.as_bytes(), true, out);
+}
+
+/// Appends `bytes` as a JSON string (quotes included) if they are UTF-8,
+/// checking them on the way (only what follows the first non-ASCII byte is
+/// checked again); `false`, with `out` as it was, if they are not.
+pub fn write_utf8(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    let written = write_checked(bytes, false, out);
+    if !written {
+        out.truncate(start);
     }
-    out.extend_from_slice(&bytes[run..]);
+    written
+}
+
+fn write_checked(bytes: &[u8], mut valid: bool, out: &mut Vec<u8>) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
+    let mut rest = bytes;
+    loop {
+        let n = plain_run(rest, !valid);
+        out.extend_from_slice(&rest[..n]);
+        let Some((&b, tail)) = rest[n..].split_first() else { break };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0..=0x1f => {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            }
+            // The first non-ASCII byte: the rest must be UTF-8.
+            _ => {
+                if std::str::from_utf8(&rest[n..]).is_err() {
+                    return false;
+                }
+                valid = true;
+                rest = &rest[n..];
+                continue;
+            }
+        }
+        rest = tail;
+    }
+    out.push(b'"');
+    true
 }
 
 /// Whether `text` is a JSON number exactly as written

@@ -248,3 +248,55 @@ fn json_helpers_follow_the_grammar() {
     let t = table(Dialect::Postgres, &[ColumnKind::Json]);
     round_trip(&t, &[vec![v(deep.as_bytes())], vec![v(b"{\"bad\": }")]]);
 }
+
+/// The word-at-a-time string writer against a byte-at-a-time reference, for
+/// every ASCII byte at every offset of a block and of the tail.
+#[test]
+fn strings_escape_exactly_the_bytes_json_requires_at_any_offset() {
+    fn reference(text: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in text.as_bytes() {
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                _ => out.push(b),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+    for b in 0..=0x7fu8 {
+        for at in 0..20 {
+            let mut text = "a".repeat(at);
+            text.push(char::from(b));
+            text.push_str("bcdéfgh\u{1f980}");
+            let mut out = Vec::new();
+            crate::json::write_string(&text, &mut out);
+            assert_eq!(out, reference(&text), "byte {b:#x} at {at}");
+        }
+    }
+}
+
+#[test]
+fn text_is_checked_for_utf8_wherever_its_first_non_ascii_byte_is() {
+    for at in 0..20 {
+        let mut bytes = "a\"".repeat(at).into_bytes();
+        let mut good = bytes.clone();
+        good.extend_from_slice("xyz plain ascii é\u{1f980}\n".as_bytes());
+        let mut out = Vec::new();
+        assert!(crate::json::write_utf8(&good, &mut out), "{at}");
+        let mut expected = Vec::new();
+        crate::json::write_string(std::str::from_utf8(&good).expect("utf-8"), &mut expected);
+        assert_eq!(out, expected);
+        bytes.extend_from_slice(b"\xc3\x28 rest");
+        let mut out = b"kept".to_vec();
+        assert!(!crate::json::write_utf8(&bytes, &mut out), "{at}");
+        assert_eq!(out, b"kept");
+    }
+}

@@ -145,9 +145,8 @@ fn embeddable(value: &[u8]) -> bool {
 
 /// A string, or `{"text_base64":…}` for bytes that are not UTF-8.
 fn text(value: &[u8], out: &mut Vec<u8>) {
-    match std::str::from_utf8(value) {
-        Ok(text) => json::write_string(text, out),
-        Err(_) => base64("text_base64", value, out),
+    if !json::write_utf8(value, out) {
+        base64("text_base64", value, out);
     }
 }
 

@@ -241,18 +241,32 @@ fn push_sqlite_text(text: &[u8], out: &mut Vec<u8>) {
 /// A MySQL string: `'…'` with backslash escapes, or `X'<hex>'` when the
 /// bytes are not UTF-8 (the connection's character set would reject them).
 fn push_mysql_text(text: &[u8], out: &mut Vec<u8>) {
-    if std::str::from_utf8(text).is_err() {
-        push_blob(text, out);
-        return;
-    }
+    let start = out.len();
     out.push(b'\'');
     let mut rest = text;
+    // Until the first non-ASCII byte the text is known to be UTF-8; there
+    // the rest is checked once (no separate pass over every value).
+    let mut checked = false;
     loop {
         // Every escaped byte is `\\`, `'` or at most 0x1a; other control
         // bytes land in the slow path too and are copied as they are.
-        let n = plain_run(rest, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a));
+        let n = if checked {
+            plain_run(rest, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a))
+        } else {
+            plain_run(rest, |b| (b == b'\\') | (b == b'\'') | (b <= 0x1a) | (b >= 0x80))
+        };
         out.extend_from_slice(&rest[..n]);
-        let Some((&b, tail)) = rest[n..].split_first() else { break };
+        rest = &rest[n..];
+        let Some((&b, tail)) = rest.split_first() else { break };
+        if b >= 0x80 && !checked {
+            if std::str::from_utf8(rest).is_err() {
+                out.truncate(start);
+                push_blob(text, out);
+                return;
+            }
+            checked = true;
+            continue;
+        }
         match MYSQL_ESCAPE[b as usize] {
             0 => out.push(b),
             e => out.extend_from_slice(&[b'\\', e]),
