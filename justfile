@@ -129,7 +129,7 @@ bench-mariadb SCALE="5000000":
 bench-large-objects:
     bash scripts/bench-large-objects.sh
 
-# Only the component-boundary microbenchmark (no database): MB/s per core through identity, copy, csv
+# Only the component-boundary microbenchmark (no database): MB/s per core through identity and every formatter
 [group('bench')]
 bench-boundary:
     cargo bench -p sluice --bench boundary

@@ -306,6 +306,11 @@ log "sluice"
 common="-j 2 --progress none"
 sluice_run sluice-dump "sluice dump -j 2 (zstd:1)" "rm -rf '$WORK/s-dump'" \
     "dump '$SRC' --out '$WORK/s-dump' $common" "$WORK/s-dump"
+# Every other format, side by side with the default (sql).
+for f in tsv csv jsonl; do
+    sluice_run "sluice-$f" "sluice dump -j 2 --format $f" "rm -rf '$WORK/s-$f'" \
+        "dump '$SRC' --out '$WORK/s-$f' $common --format $f" "$WORK/s-$f"
+done
 if [[ -f $WORK/s-dump/manifest.json ]]; then
     sluice_run sluice-restore "sluice restore -j 2 (of that dump)" "$RECREATE_DST" \
         "restore '$WORK/s-dump' '$DST' $common"
@@ -359,6 +364,9 @@ RATIOS = [  # name, numerator, denominator, target (time ratio at most), what th
     ("sluice dump ÷ mydumper -t 2 -c (gzip)", "sluice-dump", "mydumper-t2-c", 0.30, "≤ 0.30", False),
     (f"sluice dump ÷ mydumper -t 2 -r {500000}", "sluice-dump", "mydumper-t2-r", 1.50, "≤ 1.50", False),
     ("sluice restore ÷ myloader -t 2", "sluice-restore", "myloader-t2-r", 0.70, "≤ 0.70", False),
+    ("--format tsv ÷ default (sql)", "sluice-tsv", "sluice-dump", 1.20, "≤ 1.20", False),
+    ("--format csv ÷ default (sql)", "sluice-csv", "sluice-dump", 1.20, "≤ 1.20", False),
+    ("--format jsonl ÷ default (sql)", "sluice-jsonl", "sluice-dump", 1.20, "≤ 1.20", False),
     ("sluice dump ÷ raw read, big in 2 halves (s/byte)", "sluice-dump", "my-select-big-par2", None, "", True),
     ("sluice dump ÷ raw read, all tables, 2 sessions", "sluice-dump", "my-select-all-par2", None, "", False),
 ]

@@ -275,6 +275,12 @@ sluice_run sluice-identity "sluice dump -j2 + identity row stage" "rm -rf '$WORK
     "dump '$SRC' --out '$WORK/s-identity' $common --transform 'public.*=identity'" "$WORK/s-identity"
 sluice_run sluice-mask "sluice dump -j2 + mask (3 cols of big)" "rm -rf '$WORK/s-mask'" \
     "dump '$SRC' --out '$WORK/s-mask' $common --config '$WORK/mask.toml'" "$WORK/s-mask"
+# Every other format, side by side with the default (copy): the formatter
+# runs as a component for these.
+for f in csv jsonl sql; do
+    sluice_run "sluice-$f" "sluice dump -j2 --format $f" "rm -rf '$WORK/s-$f'" \
+        "dump '$SRC' --out '$WORK/s-$f' $common --format $f" "$WORK/s-$f"
+done
 # Encryption: a public recipient is all a dump needs (its private key was
 # thrown away: nothing here decrypts); passphrase mode derives its key once.
 BENCH_RECIPIENT=age1827awdkjtwgmx8x9man24luzgk9dnt9wwqesw0q4w4s55645jgcs866rad
@@ -355,6 +361,9 @@ RATIOS = [  # name, numerator, denominator, target (time ratio at most), what th
     ("pass-through (identity) ÷ native", "sluice-identity", "sluice-native", 1.15, "≤ 1.15"),
     ("mask (3 columns) ÷ native", "sluice-mask", "sluice-native", 1.30, "≤ 1.30"),
     ("sluice restore ÷ pg_restore -j2", "sluice-restore", "pg-restore", 0.70, "≤ 0.70"),
+    ("--format csv ÷ default (copy)", "sluice-csv", "sluice-native", 1.20, "≤ 1.20"),
+    ("--format jsonl ÷ default (copy)", "sluice-jsonl", "sluice-native", 1.20, "≤ 1.20"),
+    ("--format sql ÷ default (copy)", "sluice-sql", "sluice-native", 1.20, "≤ 1.20"),
     ("dump to s3:// (moto) ÷ to a directory", "sluice-s3", "sluice-native", 1.15, "≤ 1.15"),
     ("encrypted dump (age) ÷ unencrypted", "sluice-encrypt", "sluice-native", 1.10, "≤ 1.10"),
     ("passphrase-mode dump ÷ unencrypted", "sluice-passphrase", "sluice-native", 1.10, "≤ 1.10"),
@@ -436,6 +445,14 @@ if boundary:
         boundary_met = min(ident) >= boundary["target_identity_mb_per_s"]
         lines.append(f"{'boundary: identity MB/s per core (slowest size)':<46} {min(ident):>6.0f}  "
                      f"{'≥ 500':<30} {'met' if boundary_met else 'MISSED'}")
+    floor = boundary.get("target_formatter_mb_per_s")
+    for run in sorted({b["run"] for b in boundary["results"] if b["run"].endswith(("formatter", "formatter (pg)"))}):
+        slowest = min(b["mb_per_s"] for b in boundary["results"] if b["run"] == run)
+        if floor:
+            ok = slowest >= floor
+            boundary_met = bool(boundary_met) and ok if boundary_met is not None else ok
+            lines.append(f"{'boundary: ' + run + ' MB/s per core':<46} {slowest:>6.0f}  "
+                         f"{'≥ ' + format(floor, '.0f'):<30} {'met' if ok else 'MISSED'}")
     age = [b["mb_per_s"] for b in boundary["results"] if b["run"] == "age encrypt"]
     if age and "target_age_mb_per_s" in boundary:
         age_met = age[0] >= boundary["target_age_mb_per_s"]
