@@ -273,14 +273,14 @@ impl Decoding {
         self.codec.as_ref().filter(|_| self.stages == StagesMode::Wasm)
     }
 
-    /// Whether rows must go through the formatter component (else the
-    /// decoded file is handed to the loader as is).
     /// The formatter that writes parsed rows as INSERT statements for a
     /// loader that runs statements (SQLite; MySQL by INSERT).
     pub fn statements_encoder(&self) -> anyhow::Result<ComponentRef> {
         ComponentRef::builtin(Format::Sql.name(), World::Formatter)
     }
 
+    /// Whether rows must go through the formatter component (else the
+    /// decoded file is handed to the loader as is).
     pub fn parse_with_component(&self) -> bool {
         self.stages == StagesMode::Wasm
     }

@@ -237,6 +237,17 @@ pub struct ChunkOutcome {
     pub columns: Vec<Column>,
 }
 
+/// The host's own writer of a format, when the formatter runs natively:
+/// the same bytes as its component.
+enum NativeWriter {
+    /// MySQL's INSERT statements (the `sql` component's MySQL dialect).
+    Inserts(InsertWriter),
+    /// LOAD DATA text (`tsv`).
+    LoadRows,
+    /// COPY text (`copy`).
+    CopyText,
+}
+
 /// Writes one chunk from `input` through the table's chain.
 pub fn write_chunk(
     job: &ChunkJob,
@@ -279,8 +290,11 @@ pub fn write_chunk(
         // The host's own writers: the same bytes as the `copy` and `tsv`
         // components and the `sql` component's MySQL dialect, without a trip
         // into wasm.
-        let inserts = (pipeline.format == Format::Sql).then(|| InsertWriter::new(&job.table.name, &columns));
-        let load_rows = pipeline.format == Format::Tsv;
+        let native = match pipeline.format {
+            Format::Sql => NativeWriter::Inserts(InsertWriter::new(&job.table.name, &columns)),
+            Format::Tsv => NativeWriter::LoadRows,
+            Format::Copy | Format::Csv | Format::Jsonl => NativeWriter::CopyText,
+        };
         let kinds: Vec<_> = job.table.columns.iter().map(|c| c.kind).collect();
         let mut decoder = CopyTextDecoder::new(&kinds, BATCH_ROWS, BATCH_BYTES);
         let mut emit = |mut batch: Batch| -> anyhow::Result<()> {
@@ -293,10 +307,10 @@ pub fn write_chunk(
                 Some(formatter) => encoder.write_all(&formatter.format(runtime, batch)?),
                 None => {
                     text.clear();
-                    match &inserts {
-                        Some(writer) => writer.format(&batch, &mut text),
-                        None if load_rows => encode_load_rows(&batch, &mut text),
-                        None => encode_copy_text(&batch, &binary, &mut text),
+                    match &native {
+                        NativeWriter::Inserts(writer) => writer.format(&batch, &mut text),
+                        NativeWriter::LoadRows => encode_load_rows(&batch, &mut text),
+                        NativeWriter::CopyText => encode_copy_text(&batch, &binary, &mut text),
                     }
                     encoder.write_all(&text)
                 }

@@ -52,12 +52,13 @@ pub struct CsvParser {
 impl CsvParser {
     /// A parser for rows of `table`, starting with its header line.
     pub fn new(table: &Table) -> Self {
+        let binary = binary_columns(table);
         CsvParser {
-            binary: binary_columns(table),
             classes: match table.dialect {
-                Dialect::Sqlite => binary_columns(table).iter().map(|&b| if b { b'b' } else { b't' }).collect(),
+                Dialect::Sqlite => binary.iter().map(|&b| if b { b'b' } else { b't' }).collect(),
                 Dialect::Postgres | Dialect::Mysql => Vec::new(),
             },
+            binary,
             names: table.columns.iter().map(|c| c.name.clone()).collect(),
             row: Vec::new(),
             fields: Vec::new(),

@@ -41,22 +41,25 @@ pub fn push_text_row_classed(
     row_number: u64,
 ) -> Result<(), StageError> {
     let mut start = 0;
-    let mut raw = Vec::new();
     for (i, &(end, null)) in fields.iter().enumerate() {
-        let mut value = &row[start..end];
+        let value = &row[start..end];
         start = end;
-        if !null && binary[i] {
-            raw.clear();
-            bytea::decode(value, &mut raw).map_err(|e| {
-                StageError::invalid_input(format!("{format} row {row_number}, column {}: {}", names[i], e.message()))
-            })?;
-            value = &raw;
-        }
+        let bad = |e: StageError| {
+            StageError::invalid_input(format!("{format} row {row_number}, column {}: {}", names[i], e.message()))
+        };
         let column = out.column_mut(i);
-        match classes.get(i) {
-            Some(&class) => column.push_typed((!null).then_some(value), class),
-            None if null => column.push_null(),
-            None => column.push_value(value),
+        match (null, binary[i], classes.get(i)) {
+            (true, _, Some(&class)) => column.push_typed(None, class),
+            (true, _, None) => column.push_null(),
+            // Decoded straight into the column's buffer.
+            (false, true, None) => column.push_with(|buf| bytea::decode(value, buf)).map_err(bad)?,
+            (false, true, Some(&class)) => {
+                let mut raw = Vec::with_capacity(value.len() / 2);
+                bytea::decode(value, &mut raw).map_err(bad)?;
+                column.push_typed(Some(&raw), class);
+            }
+            (false, false, Some(&class)) => column.push_typed(Some(value), class),
+            (false, false, None) => column.push_value(value),
         }
     }
     if fields.is_empty() {

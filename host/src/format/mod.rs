@@ -30,7 +30,7 @@ pub enum Format {
     Copy,
     /// CSV with a header line.
     Csv,
-    /// SQL INSERT statements in the source's dialect (SQLite, MySQL).
+    /// SQL INSERT statements in the source's dialect, every engine.
     Sql,
     /// Typed JSON Lines, one object a row (`docs/jsonl.md`), every engine.
     Jsonl,

@@ -13,9 +13,8 @@ pub fn copy_in_statement(table: &Table, format: Format) -> String {
     let columns: Vec<String> = table.columns.iter().map(|c| quote_ident(&c.name)).collect();
     let list = if columns.is_empty() { String::new() } else { format!(" ({})", columns.join(", ")) };
     let options = match format {
-        // A `sql` dump comes from another engine and restore refuses it
-        // before any COPY; `jsonl` files reach the server parsed, as COPY
-        // text. `copy` is the right fallback anyway.
+        // Only `copy` and `csv` files reach the server as they are; the
+        // rows of every other format arrive parsed, as COPY text.
         Format::Copy | Format::Sql | Format::Jsonl | Format::Tsv => "",
         Format::Csv => " WITH (FORMAT csv, HEADER true)",
     };
